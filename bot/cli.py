@@ -1,0 +1,21 @@
+"""The ``advisor`` command line: one click group; each area registers its commands below."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="advisor")
+def cli() -> None:
+    """advisor: decide between prompting, RAG and fine-tuning, and write the decision down.
+
+    \b
+    Start here:
+      advisor chat                 run the interview in this terminal
+      advisor serve                run the Slack app (needs Slack tokens)
+      advisor knowledge search Q   ask the guidance a question
+    """
+
+
+# Each area's commands live beside the code they drive; registration order is help order.

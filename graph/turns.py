@@ -1,0 +1,69 @@
+"""What the interview says back: the typed messages every front end renders.
+
+The terminal, ``--jsonl`` and Slack all receive a list of these from one step of the
+interview, so the conversation logic lives once, in ``graph``, and front ends only draw.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Option(BaseModel):
+    value: str
+    label: str
+
+
+class Citation(BaseModel):
+    """A knowledge card (or team passage) that backs a statement."""
+
+    id: str
+    title: str
+    sources: list[str] = Field(default_factory=list)
+
+
+class Question(BaseModel):
+    """The pending question. ``options`` is empty for free-text questions."""
+
+    kind: Literal["question"] = "question"
+    id: str
+    fields: list[str]
+    text: str
+    why: str = ""  # one line: why we ask, grounded in a card
+    why_card: str | None = None  # card id behind ``why``
+    options: list[Option] = Field(default_factory=list)
+    multi: bool = False  # several options may be chosen
+    example: str = ""  # what a good free-text answer looks like
+    hint: str = ""  # set when the last answer could not be read
+    number: int = 1  # "question 4 of about 10"
+    total: int = 1
+
+
+class Reply(BaseModel):
+    """Anything the advisor says that is not a question: noted values, follow-up answers,
+    problems with an answer, confirmations."""
+
+    kind: Literal["reply"] = "reply"
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+
+
+class MemoReady(BaseModel):
+    """The interview is over and its decision memo is stored."""
+
+    kind: Literal["memo"] = "memo"
+    memo_id: str
+    markdown: str
+    assessment: dict[str, Any]
+
+
+class Ended(BaseModel):
+    """The interview was cancelled; nothing more will be asked."""
+
+    kind: Literal["ended"] = "ended"
+    text: str
+
+
+Turn = Annotated[Question | Reply | MemoReady | Ended, Field(discriminator="kind")]

@@ -1,0 +1,38 @@
+"""The one SQLite database advisor keeps: where it lives and how it is opened."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+DEFAULT_DB = Path(".advisor") / "advisor.db"
+BUSY_TIMEOUT_MS = 5_000
+
+
+def db_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The database file: an explicit path, else ``ADVISOR_DB``, else ``.advisor/advisor.db``."""
+    chosen = Path(path) if path is not None else Path(os.environ.get("ADVISOR_DB") or DEFAULT_DB)
+    return chosen
+
+
+def connect(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
+    """A raw connection in WAL mode with a busy timeout, safe to share across threads.
+
+    WAL lets readers run while a writer holds the lock; the busy timeout makes a second
+    writer wait instead of failing at once.
+    """
+    file = db_path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(file, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def open_db(path: str | os.PathLike[str] | None = None) -> sqlite_utils.Database:
+    """The app database through sqlite-utils (tables, FTS5), opened with :func:`connect`."""
+    return sqlite_utils.Database(connect(path))
