@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from bot.assess_command import assess_command
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="advisor")
@@ -19,3 +21,4 @@ def cli() -> None:
 
 
 # Each area's commands live beside the code they drive; registration order is help order.
+cli.add_command(assess_command)
