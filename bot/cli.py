@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from bot.assess_command import assess_command
+from bot.knowledge_commands import knowledge
+from bot.terminal import chat, memo
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,4 +23,7 @@ def cli() -> None:
 
 
 # Each area's commands live beside the code they drive; registration order is help order.
+cli.add_command(knowledge)
 cli.add_command(assess_command)
+cli.add_command(chat)
+cli.add_command(memo)

@@ -1,0 +1,122 @@
+"""Retrieval benchmark: does a team's question find the card that answers it, and how fast?
+
+Loads every bench/questions/*.toml ([[question]] with `text` and `cards` = the ids that
+answer it), builds the index from the built-in cards in a temporary database, and prints
+recall@1, recall@3, MRR (a hit is any expected card) and p50/p99 in-process query latency.
+Writes bench/results/retrieval.json. Exits 1 when a target is missed.
+
+    .venv/bin/python bench/retrieval.py [--repeat N] [--questions DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from knowledge.cards import CARDS_DIR, load_cards
+from knowledge.db import open_db
+from knowledge.search import build_index, search
+
+HERE = Path(__file__).resolve().parent
+TARGET_RECALL_AT_3 = 0.95
+TARGET_P50_MS = 5.0
+DEPTH = 10  # MRR counts a first hit down to this rank
+
+
+def load_questions(directory: Path) -> list[dict[str, Any]]:
+    questions: list[dict[str, Any]] = []
+    for path in sorted(directory.glob("*.toml")):
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+        for n, entry in enumerate(data.get("question", []), start=1):
+            text, cards = entry.get("text"), entry.get("cards")
+            if not isinstance(text, str) or not text.strip() or not cards:
+                sys.exit(f"{path.name} question {n}: needs `text` and a non-empty `cards` list")
+            questions.append({"file": path.name, "text": text, "cards": list(cards)})
+    return questions
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Retrieval benchmark for the guidance cards.")
+    parser.add_argument("--questions", type=Path, default=HERE / "questions")
+    parser.add_argument("--repeat", type=int, default=20, help="timed runs of each question")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "retrieval.json")
+    args = parser.parse_args()
+
+    questions = load_questions(args.questions)
+    if not questions:
+        sys.exit(f"no questions in {args.questions}/*.toml")
+    known = {card.id for card in load_cards(CARDS_DIR)}
+    unknown = sorted({c for q in questions for c in q["cards"] if c not in known})
+    if unknown:
+        sys.exit(f"questions name cards that do not exist: {unknown}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = open_db(Path(tmp) / "bench.db")
+        passages = build_index(db)
+        ranks: list[int | None] = []
+        latencies: list[float] = []
+        misses: list[dict[str, Any]] = []
+        for question in questions:
+            hits = search(db, question["text"], k=DEPTH)
+            got = [hit.id for hit in hits]
+            rank = next((i for i, id in enumerate(got, start=1) if id in question["cards"]), None)
+            ranks.append(rank)
+            if rank is None or rank > 3:
+                misses.append({**question, "rank": rank, "top3": got[:3]})
+            for _ in range(args.repeat):
+                start = time.perf_counter()
+                search(db, question["text"], k=DEPTH)
+                latencies.append((time.perf_counter() - start) * 1000)
+        db.close()
+
+    n = len(questions)
+    results: dict[str, Any] = {
+        "questions": n,
+        "cards": len(known),
+        "passages": passages,
+        "recall_at_1": sum(1 for r in ranks if r == 1) / n,
+        "recall_at_3": sum(1 for r in ranks if r is not None and r <= 3) / n,
+        "mrr": sum(1 / r for r in ranks if r is not None) / n,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": percentile(latencies, 0.99),
+        "timed_queries": len(latencies),
+        "misses": misses,
+    }
+
+    print(f"retrieval: {n} questions, {len(known)} cards, {len(latencies)} timed queries\n")
+    print(f"| {'metric':<10} | {'value':>8} | {'target':>8} |")
+    print(f"|{'-' * 12}|{'-' * 10}|{'-' * 10}|")
+    print(f"| {'recall@1':<10} | {results['recall_at_1']:>8.3f} | {'':>8} |")
+    print(f"| {'recall@3':<10} | {results['recall_at_3']:>8.3f} | {'>= 0.95':>8} |")
+    print(f"| {'MRR':<10} | {results['mrr']:>8.3f} | {'':>8} |")
+    print(f"| {'p50 ms':<10} | {results['p50_ms']:>8.3f} | {'< 5':>8} |")
+    print(f"| {'p99 ms':<10} | {results['p99_ms']:>8.3f} | {'':>8} |")
+    if misses:
+        print(f"\nmissed the top 3 ({len(misses)}):")
+        for miss in misses:
+            print(f"  [{miss['file']}] {miss['text']}")
+            print(f"      want {miss['cards']}, rank {miss['rank']}, got {miss['top3']}")
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwrote {args.out}")
+
+    ok = results["recall_at_3"] >= TARGET_RECALL_AT_3 and results["p50_ms"] < TARGET_P50_MS
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
