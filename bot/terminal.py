@@ -1,0 +1,408 @@
+"""The interview in a terminal (``advisor chat``) and the memo commands (``advisor memo``).
+
+Two faces over the same service: a friendly interactive one, and ``--jsonl`` for scripts
+(DESIGN.md section 7): one JSON object per line out, one plain answer per line in.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from graph.interview import Interviews
+from graph.memo import APPROACH_NAMES, RUNG_NAMES
+from graph.store import MEMO_STATUSES, MemoRecord, Store
+from graph.turns import Ended, MemoReady, Question, Reply, Turn
+from knowledge.cards import source_for_title
+
+MEMO_DIR = Path("memos")
+HELP_LINE = (
+    "Type 'why?' to see why I ask, 'back', 'change volume to 50k', "
+    "'memo' to finish early, or 'cancel'."
+)
+
+
+def slug(text: str, limit: int = 50) -> str:
+    words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return (words[:limit].rstrip("-") or "memo") if words else "memo"
+
+
+def memo_path(memo: MemoRecord, directory: Path) -> Path:
+    """memos/<slug>-<date>.md; later versions get -v2, -v3; never clobber another memo."""
+    stem = f"{slug(memo.use_case)}-{memo.created_at[:10]}"
+    if memo.version > 1:
+        stem += f"-v{memo.version}"
+    path = directory / f"{stem}.md"
+    if path.exists() and f"`{memo.id}`" not in path.read_text(encoding="utf-8", errors="replace"):
+        path = directory / f"{stem}-{memo.id}.md"
+    return path
+
+
+def write_memo(memo: MemoRecord, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = memo_path(memo, directory)
+    path.write_text(memo.markdown, encoding="utf-8")
+    return path
+
+
+def _who(name: str | None) -> str:
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "you"
+
+
+def _llm() -> Any:
+    """The Claude hook when ANTHROPIC_API_KEY is set; None (offline) otherwise. Interviews
+    binds its token usage to the store."""
+    if not os.environ.get("ANTHROPIC_API_KEY", "").strip():
+        return None
+    from graph.claude import llm_from_env  # imported only when used: it loads the SDK
+
+    return llm_from_env()
+
+
+def _short(title: str) -> str:
+    """A guidance document's short name ("engineering handbook") for one terminal line."""
+    try:
+        return source_for_title(title).short
+    except KeyError:
+        return title
+
+
+# the two faces -------------------------------------------------------------------------
+
+
+class Pretty:
+    """The interactive terminal: numbered options, progress, why we ask."""
+
+    jsonl = False
+
+    def __init__(self, out: TextIO, memo_dir: Path, resume_cmd: str) -> None:
+        self.out = out
+        self.memo_dir = memo_dir
+        self.resume_cmd = resume_cmd
+
+    def say(self, text: str = "", **style: Any) -> None:
+        click.echo(click.style(text, **style) if style else text, file=self.out)
+
+    def intro(self, interview_id: str, resumed: bool) -> None:
+        if resumed:
+            self.say(f"Resuming interview {interview_id}.", bold=True)
+        else:
+            self.say("advisor · prompting, RAG or fine-tuning?", bold=True)
+            self.say("I'll ask about ten short questions, then write a decision memo.")
+        self.say(HELP_LINE, dim=True)
+        self.say(f"Interview {interview_id} — to continue later: {self.resume_cmd}", dim=True)
+
+    def question(self, q: Question) -> None:
+        self.say()
+        if q.hint:
+            self.say(f"Hmm — {q.hint}", fg="yellow")
+        self.say(f"Question {q.number} of about {max(q.total, q.number)}", dim=True)
+        self.say(q.text, bold=True)
+        for i, option in enumerate(q.options, 1):
+            self.say(f"  {i}. {option.label}")
+        if q.multi:
+            self.say("  (pick any that apply, e.g. 1,3 — or say them in words)", dim=True)
+        elif q.example:
+            self.say(f"  e.g. {q.example}", dim=True)
+        if q.why:
+            self.say(f"  Why we ask: {q.why}", dim=True)
+
+    def reply(self, r: Reply) -> None:
+        self.say(r.text, fg="cyan")
+        for c in r.citations:
+            sources = f" ({', '.join(_short(t) for t in c.sources)})" if c.sources else ""
+            self.say(f"  · {c.title} [{c.id}]{sources}", dim=True)
+
+    def memo(self, m: MemoReady, path: Path) -> None:
+        approach = str(m.assessment.get("approach", ""))
+        rung = m.assessment.get("next_rung")
+        self.say()
+        self.say(f"Decision: {APPROACH_NAMES.get(approach, approach)}", bold=True, fg="green")
+        if rung:
+            self.say(f"Next rung: {RUNG_NAMES.get(rung, rung)}")
+        steps = m.assessment.get("next_steps") or []
+        for step in steps[:3]:
+            self.say(f"  • {step}")
+        self.say(f"Memo {m.memo_id} written to {path}", bold=True)
+        self.say(f"Export it again any time: advisor memo export {m.memo_id}", dim=True)
+
+    def ended(self, e: Ended) -> None:
+        self.say(e.text, fg="yellow")
+
+    def paused(self, interview_id: str) -> None:
+        self.say()
+        self.say(f"Paused. Your answers are saved; continue with: {self.resume_cmd}", fg="yellow")
+
+    def read(self, prompt: str = "> ") -> str | None:
+        try:
+            return input(prompt)
+        except (EOFError, KeyboardInterrupt):
+            return None
+
+
+class Jsonl:
+    """``--jsonl``: DESIGN.md section 7, one JSON object per line, flushed at once."""
+
+    jsonl = True
+
+    def __init__(self, out: TextIO, inp: TextIO, memo_dir: Path, resume_cmd: str) -> None:
+        self.out = out
+        self.inp = inp
+        self.memo_dir = memo_dir
+        self.resume_cmd = resume_cmd
+
+    def emit(self, obj: dict[str, Any]) -> None:
+        self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+    def intro(self, interview_id: str, resumed: bool) -> None:
+        verb = "Resuming" if resumed else "Started"
+        self.emit(
+            {
+                "type": "reply",
+                "text": f"{verb} interview {interview_id}; continue later with: {self.resume_cmd}",
+                "interview_id": interview_id,
+            }
+        )
+
+    def question(self, q: Question) -> None:
+        if q.hint:
+            self.emit({"type": "reply", "text": q.hint, "hint": True})
+        self.emit(
+            {
+                "type": "question",
+                "id": q.id,
+                "fields": q.fields,
+                "text": q.text,
+                "options": [{"value": o.value, "label": o.label} for o in q.options],
+            }
+        )
+
+    def reply(self, r: Reply) -> None:
+        self.emit(
+            {
+                "type": "reply",
+                "text": r.text,
+                "citations": [c.model_dump(mode="json") for c in r.citations],
+            }
+        )
+
+    def memo(self, m: MemoReady, path: Path) -> None:
+        self.emit({"type": "reply", "text": f"Memo {m.memo_id} written.", "memo_id": m.memo_id})
+        self.emit({"type": "memo", "path": str(path), "assessment": m.assessment})
+
+    def ended(self, e: Ended) -> None:
+        self.emit({"type": "ended", "text": e.text})
+
+    def paused(self, interview_id: str) -> None:
+        self.emit(
+            {
+                "type": "reply",
+                "text": f"Paused before the end; continue with: {self.resume_cmd}",
+                "interview_id": interview_id,
+            }
+        )
+
+    def read(self, prompt: str = "") -> str | None:
+        line = self.inp.readline()
+        if not line:
+            return None
+        return line.rstrip("\r\n")
+
+
+Face = Pretty | Jsonl
+
+
+def _show(face: Face, turns: Sequence[Turn], store: Store) -> tuple[bool, bool]:
+    """Draw the turns; returns (memo written, ended)."""
+    wrote = ended = False
+    for turn in turns:
+        if isinstance(turn, Question):
+            face.question(turn)
+        elif isinstance(turn, Reply):
+            face.reply(turn)
+        elif isinstance(turn, MemoReady):
+            record = store.get_memo(turn.memo_id)
+            if record is not None:
+                face.memo(turn, write_memo(record, face.memo_dir))
+                wrote = True
+        elif isinstance(turn, Ended):
+            face.ended(turn)
+            ended = True
+    return wrote, ended
+
+
+# commands ------------------------------------------------------------------------------
+
+
+@click.command("chat")
+@click.argument("use_case", nargs=-1)
+@click.option("--jsonl", is_flag=True, help="Speak JSON lines on stdin/stdout, for scripts.")
+@click.option("--resume", "resume_id", metavar="ID", help="Continue an unfinished interview.")
+@click.option(
+    "--memo-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=MEMO_DIR,
+    show_default=True,
+    help="Where the finished memo is written.",
+)
+@click.option("--name", help="Who is answering (default: your login name).")
+def chat(
+    use_case: tuple[str, ...],
+    jsonl: bool,
+    resume_id: str | None,
+    memo_dir: Path,
+    name: str | None,
+) -> None:
+    """Run the interview in this terminal and write the decision memo to memos/.
+
+    \b
+    advisor chat                          asks what the model is for first
+    advisor chat "route support tickets"  starts with that use case
+    advisor chat --resume cli:3f2a...     continues an interview you stopped
+    """
+    by = _who(name)
+    service = Interviews(llm=_llm())
+    resumed = resume_id is not None
+    if resume_id is not None:
+        if not service.exists(resume_id):
+            raise click.ClickException(
+                f"No interview with id {resume_id!r}. Start a new one with: advisor chat"
+            )
+        interview_id = resume_id
+    else:
+        interview_id = f"cli:{uuid.uuid4().hex}"
+    resume_cmd = f"advisor chat{' --jsonl' if jsonl else ''} --resume {interview_id}"
+    out = sys.stdout
+    face: Face = (
+        Jsonl(out, sys.stdin, memo_dir, resume_cmd) if jsonl else Pretty(out, memo_dir, resume_cmd)
+    )
+    face.intro(interview_id, resumed)
+    text = " ".join(use_case).strip()
+    turns = service.start(interview_id, use_case="" if resumed else text, by=by)
+    wrote, ended = _show(face, turns, service.store)
+    finished = wrote or ended or (resumed and service.pending(interview_id) is None)
+    while True:
+        if ended or (finished and face.jsonl):
+            return
+        if finished:
+            assert isinstance(face, Pretty)
+            face.say()
+            face.say("Anything to change? e.g. 'change volume to 50k' — or press Enter to finish.")
+            answer = face.read()
+            if answer is None or not answer.strip():
+                return
+        else:
+            answer = face.read()
+            if answer is None:
+                face.paused(interview_id)
+                if face.jsonl:
+                    sys.exit(1)
+                return
+            if not answer.strip() and isinstance(face, Pretty):
+                face.say("(type an answer, or 'help')", dim=True)
+                continue
+        turns = service.reply(interview_id, answer, by=by)
+        wrote, ended = _show(face, turns, service.store)
+        finished = finished or wrote
+
+
+@click.group("memo")
+def memo() -> None:
+    """List, export, accept or reject decision memos."""
+
+
+@memo.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Every version, not just the latest.")
+def memo_list(show_all: bool) -> None:
+    """Memos, newest first: id, date, status, approach, use case."""
+    memos = Store().list_memos()
+    if not show_all:
+        latest: dict[str, MemoRecord] = {}
+        for record in memos:
+            latest.setdefault(record.interview_id, record)
+        memos = list(latest.values())
+    if not memos:
+        click.echo("No memos yet. Run `advisor chat` to write one.")
+        return
+    click.echo(f"{'ID':<9} {'DATE':<10} {'STATUS':<9} {'APPROACH':<19} USE CASE")
+    for r in memos:
+        version = f" (v{r.version})" if r.version > 1 else ""
+        use_case = r.use_case if len(r.use_case) <= 60 else r.use_case[:59] + "…"
+        click.echo(
+            f"{r.id:<9} {r.created_at[:10]:<10} {r.status:<9} {r.approach:<19} {use_case}{version}"
+        )
+
+
+def _get(store: Store, memo_id: str) -> MemoRecord:
+    record = store.get_memo(memo_id)
+    if record is None:
+        raise click.ClickException(
+            f"No memo with id {memo_id!r}. `advisor memo list` shows the ids."
+        )
+    return record
+
+
+@memo.command("export")
+@click.argument("memo_id", metavar="ID")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE instead of printing.",
+)
+def memo_export(memo_id: str, output: Path | None) -> None:
+    """Print a memo's markdown (or write it to FILE)."""
+    record = _get(Store(), memo_id)
+    if output is None:
+        click.echo(record.markdown, nl=not record.markdown.endswith("\n"))
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(record.markdown, encoding="utf-8")
+    click.echo(f"Wrote {output}", err=True)
+
+
+def _set_status(memo_id: str, status: str, name: str | None) -> None:
+    store = Store()
+    record = _get(store, memo_id)
+    updated = store.set_memo_status(record.id, status, _who(name))  # type: ignore[arg-type]
+    click.echo(f"Memo {updated.id} is now {updated.status}.")
+
+
+@memo.command("accept")
+@click.argument("memo_id", metavar="ID")
+@click.option("--by", "name", help="Who decided (default: your login name).")
+def memo_accept(memo_id: str, name: str | None) -> None:
+    """Mark a memo accepted."""
+    _set_status(memo_id, "accepted", name)
+
+
+@memo.command("reject")
+@click.argument("memo_id", metavar="ID")
+@click.option("--by", "name", help="Who decided (default: your login name).")
+def memo_reject(memo_id: str, name: str | None) -> None:
+    """Mark a memo rejected."""
+    _set_status(memo_id, "rejected", name)
+
+
+@memo.command("status")
+@click.argument("memo_id", metavar="ID")
+@click.argument("status", type=click.Choice(MEMO_STATUSES))
+@click.option("--by", "name", help="Who decided (default: your login name).")
+def memo_status(memo_id: str, status: str, name: str | None) -> None:
+    """Set a memo's status: proposed, accepted or rejected."""
+    _set_status(memo_id, status, name)

@@ -1,0 +1,398 @@
+"""`advisor chat` (pretty and --jsonl) and `advisor memo`, driven the way a user would."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from graph.interview import Interviews
+from graph.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TEAMS: dict[str, tuple[str, dict[str, str]]] = {
+    "fine_tuning": (
+        "Route support tickets to one of 12 queues",
+        {
+            "task": "1",
+            "problems": "accuracy is stuck below target and answers are inconsistent",
+            "knowledge": "no",
+            "stable": "yes",
+            "tried": "system prompt, few-shot, structured output and decomposition",
+            "eval": "400 items, 82% now, need 95%",
+            "examples": "about 3,000, clean",
+            "cleared": "yes, legal approved it",
+            "usage": "200k a month, ~1,500 in, 20 out",
+            "stakes": "2",
+            "constraints": "cost",
+            "owner": "the ML platform team",
+        },
+    ),
+    "rag": (
+        "Answer employee questions about our HR policies",
+        {
+            "task": "6",
+            "problems": "it doesn't know our policies and it makes things up",
+            "knowledge": "yes, they change every month",
+            "stable": "yes",
+            "tried": "a system prompt and few-shot examples",
+            "eval": "no eval yet",
+            "examples": "about 50",
+            "cleared": "not yet",
+            "usage": "3k a month, 2,000 in, 300 out",
+            "stakes": "3",
+            "constraints": "a person reviews outputs",
+            "owner": "nobody",
+        },
+    ),
+    "prompt_engineering": (
+        "Draft marketing emails in our voice",
+        {
+            "task": "4",
+            "problems": "it doesn't sound like us",
+            "knowledge": "no",
+            "stable": "no, the brief keeps changing",
+            "tried": "none yet",
+            "eval": "no eval yet",
+            "examples": "none yet",
+            "cleared": "no",
+            "usage": "2k a month",
+            "stakes": "1",
+            "constraints": "brand voice",
+            "owner": "nobody",
+        },
+    ),
+    "exception": (
+        "Read meter values from photos on a handheld device",
+        {
+            "task": "2",
+            "problems": "nothing built yet",
+            "knowledge": "no",
+            "stable": "yes",
+            "tried": "none yet",
+            "eval": "no eval yet",
+            "examples": "5,000, clean and deduplicated",
+            "cleared": "yes",
+            "usage": "3k a month, 500 in, 50 out",
+            "stakes": "2",
+            "constraints": "it must run on the device",
+            "owner": "the devices team",
+        },
+    ),
+}
+
+
+class ScriptedUser:
+    """stdin and stdout of one `advisor chat --jsonl` run: reads each question line and
+    answers it from a script keyed by question id (a list answers repeats in order)."""
+
+    def __init__(self, script: dict[str, str | list[str]]) -> None:
+        self.script = {k: [v] if isinstance(v, str) else list(v) for k, v in script.items()}
+        self.lines: list[dict[str, Any]] = []
+        self.sent: list[str] = []
+        self._partial = ""
+        self.stdout = _Out(self)
+        self.stdin = _In(self)
+
+    def questions(self) -> list[dict[str, Any]]:
+        return [line for line in self.lines if line["type"] == "question"]
+
+    def answer(self) -> str:
+        assert len(self.sent) < 60, "the interview does not end"
+        asked = self.questions()
+        if not asked or self.lines[-1]["type"] in ("memo", "ended"):
+            return ""
+        answers = self.script.get(asked[-1]["id"])
+        assert answers, f"unscripted question {asked[-1]['id']}"
+        text = answers.pop(0) if len(answers) > 1 else answers[0]
+        self.sent.append(text)
+        return text + "\n"
+
+
+class _Out:
+    def __init__(self, user: ScriptedUser) -> None:
+        self.user = user
+
+    def write(self, text: str) -> int:
+        self.user._partial += text
+        while "\n" in self.user._partial:
+            line, self.user._partial = self.user._partial.split("\n", 1)
+            if line.strip():
+                self.user.lines.append(json.loads(line))  # every line must be JSON
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+class _In:
+    def __init__(self, user: ScriptedUser) -> None:
+        self.user = user
+
+    def readline(self) -> str:
+        return self.user.answer()
+
+
+def run_jsonl(
+    monkeypatch: pytest.MonkeyPatch, script: dict[str, str | list[str]], *args: str
+) -> ScriptedUser:
+    user = ScriptedUser(script)
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "stdout", user.stdout)
+        patch.setattr(sys, "stdin", user.stdin)
+        with contextlib.suppress(SystemExit):
+            cli.main(["chat", "--jsonl", "--name", "dana", *args], standalone_mode=False)
+    return user
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # memos/ lands here
+    return tmp_path
+
+
+QUESTIONS_ASKED: dict[str, int] = {}
+
+
+@pytest.mark.parametrize("team", sorted(TEAMS))
+def test_scripted_team_reaches_its_approach_in_at_most_12_questions(
+    team: str, monkeypatch: pytest.MonkeyPatch, in_tmp: Path
+) -> None:
+    use_case, script = TEAMS[team]
+    user = run_jsonl(monkeypatch, dict(script), use_case)
+    asked = [q["id"] for q in user.questions()]
+    assert len(asked) == len(set(asked)) <= 12
+    QUESTIONS_ASKED[team] = len(asked)
+    memo = user.lines[-1]
+    assert memo["type"] == "memo" and set(memo) == {"type", "path", "assessment"}
+    assessment = memo["assessment"]
+    if team == "exception":
+        assert assessment["approach"] == "fine_tuning"
+        assert assessment["exception"] == "self_hosted_small_model"
+    else:
+        assert assessment["approach"] == team
+    path = in_tmp / memo["path"]
+    assert path.parent.name == "memos" and path.exists()
+    assert path.read_text(encoding="utf-8").startswith("# Decision: ")
+
+
+def test_median_questions_asked_is_at_most_12(monkeypatch: pytest.MonkeyPatch) -> None:
+    counts = []
+    for use_case, script in TEAMS.values():
+        counts.append(len(run_jsonl(monkeypatch, dict(script), use_case).questions()))
+    assert statistics.median(counts) <= 12
+
+
+def test_jsonl_lines_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_case, script = TEAMS["rag"]
+    user = run_jsonl(monkeypatch, dict(script), use_case)
+    for line in user.lines:
+        assert line["type"] in {"question", "reply", "memo"}
+        if line["type"] == "question":
+            assert set(line) == {"type", "id", "fields", "text", "options"}
+            assert all(set(o) == {"value", "label"} for o in line["options"])
+        if line["type"] == "reply":
+            assert isinstance(line["text"], str) and line["text"]
+    free_text = [q for q in user.questions() if q["id"] == "eval"]
+    assert free_text and free_text[0]["options"] == []
+
+
+def test_the_use_case_is_asked_first_when_not_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, script = TEAMS["prompt_engineering"]
+    user = run_jsonl(monkeypatch, {"use_case": "Draft marketing emails", **script})
+    assert user.questions()[0]["id"] == "use_case"
+    assert user.lines[-1]["type"] == "memo"
+
+
+def test_a_follow_up_mid_interview_is_answered_with_citations_then_re_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_case, script = TEAMS["rag"]
+    user = run_jsonl(monkeypatch, {**script, "tried": ["what is RAG?", script["tried"]]}, use_case)
+    ids = [line.get("id") for line in user.lines]
+    at = user.sent.index("what is RAG?")
+    tried_twice = [i for i, x in enumerate(ids) if x == "tried"]
+    assert len(tried_twice) == 2
+    between = user.lines[tried_twice[0] + 1 : tried_twice[1]]
+    replies = [line for line in between if line["type"] == "reply"]
+    assert replies and replies[0]["citations"], between
+    for cited in replies[0]["citations"]:
+        assert cited["id"] and cited["title"] and cited["sources"]
+    assert at >= 0 and user.lines[-1]["type"] == "memo"
+
+
+def test_change_and_back_revise_answers_mid_interview(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_case, script = TEAMS["fine_tuning"]
+    user = run_jsonl(
+        monkeypatch,
+        {
+            **script,
+            "stakes": ["change volume to 50k", "back", script["stakes"]],
+            "usage": [script["usage"], "200k a month, ~1,500 in, 20 out"],
+        },
+        use_case,
+    )
+    ids = [q["id"] for q in user.questions()]
+    # stakes, (change) stakes again, (back) usage again, then stakes once more
+    at = ids.index("stakes")
+    assert ids[at : at + 4] == ["stakes", "stakes", "usage", "stakes"]
+    texts = [line["text"] for line in user.lines if line["type"] == "reply"]
+    assert any("calls per month: 50,000" in t for t in texts)
+    assert user.lines[-1]["assessment"]["cost"]["prompted"]["per_month_usd"] > 0
+
+
+def test_cancel_prints_an_ended_line_and_writes_no_memo(
+    monkeypatch: pytest.MonkeyPatch, in_tmp: Path
+) -> None:
+    user = run_jsonl(monkeypatch, {"task": "cancel"}, "Route tickets")
+    assert user.lines[-1]["type"] == "ended"
+    assert not (in_tmp / "memos").exists()
+
+
+def test_running_out_of_input_says_how_to_resume(monkeypatch: pytest.MonkeyPatch) -> None:
+    user = ScriptedUser({"task": "1"})
+    user.stdin.readline = lambda: "" if user.sent else user.answer()  # type: ignore[method-assign]
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "stdout", user.stdout)
+        patch.setattr(sys, "stdin", user.stdin)
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["chat", "--jsonl", "Route tickets"], standalone_mode=False)
+    assert exit_info.value.code == 1
+    last = user.lines[-1]
+    assert last["type"] == "reply" and "--resume" in last["text"]
+    assert Interviews().pending(last["interview_id"]) is not None
+
+
+def _advisor(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", "from bot.cli import cli; cli()", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def test_a_killed_interview_resumes_at_the_same_question(
+    monkeypatch: pytest.MonkeyPatch, in_tmp: Path, isolated_db: Path
+) -> None:
+    use_case, script = TEAMS["fine_tuning"]
+    env = {**os.environ, "ADVISOR_DB": str(isolated_db), "PYTHONPATH": str(ROOT)}
+    proc = _advisor("chat", "--jsonl", "--name", "dana", use_case, env=env, cwd=in_tmp)
+    assert proc.stdin is not None and proc.stdout is not None
+    interview_id = ""
+    answered = 0
+    pending = ""
+    try:
+        for raw in proc.stdout:
+            line = json.loads(raw)
+            interview_id = interview_id or line.get("interview_id", "")
+            if line["type"] != "question":
+                continue
+            if answered == 4:
+                pending = line["id"]
+                break
+            proc.stdin.write(script[line["id"]] + "\n")
+            proc.stdin.flush()
+            answered += 1
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    assert proc.returncode == -signal.SIGKILL
+    assert interview_id and pending
+
+    user = run_jsonl(monkeypatch, dict(script), "--resume", interview_id)
+    assert user.questions()[0]["id"] == pending
+    assert user.lines[-1]["type"] == "memo"
+    assert user.lines[-1]["assessment"]["approach"] == "fine_tuning"
+    asked_after = {q["id"] for q in user.questions()}
+    assert len(asked_after) + answered <= 12
+
+
+def test_resuming_an_unknown_interview_is_a_clear_error() -> None:
+    result = CliRunner().invoke(cli, ["chat", "--resume", "cli:nope"])
+    assert result.exit_code == 1
+    assert "No interview with id 'cli:nope'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_pretty_chat_greets_numbers_options_explains_and_writes_the_memo(
+    in_tmp: Path,
+) -> None:
+    _, script = TEAMS["prompt_engineering"]
+    order = ["task", "problems", "knowledge", "stable", "tried", "eval", "stakes", "constraints"]
+    answers = ["Draft marketing emails", "why?", *(script[q] for q in order), ""]
+    result = CliRunner().invoke(cli, ["chat", "--name", "dana"], input="\n".join(answers))
+    out = result.output
+    assert result.exit_code == 0, out
+    assert "prompting, RAG or fine-tuning?" in out
+    assert "advisor chat --resume cli:" in out
+    assert re.search(r"Question 2 of about 1[0-3]\n", out)
+    assert "  1. Classification: sort inputs into fixed categories" in out
+    assert "Why we ask:" in out and "Why I ask:" in out
+    assert "'back'" in out and "'memo'" in out and "'cancel'" in out
+    assert "Decision: Prompt engineering" in out
+    memos = list((in_tmp / "memos").glob("draft-marketing-emails-*.md"))
+    assert len(memos) == 1 and f"written to memos/{memos[0].name}" in out
+
+
+def test_pretty_chat_end_of_input_says_how_to_resume() -> None:
+    result = CliRunner().invoke(cli, ["chat", "Route tickets"], input="1\n")
+    assert result.exit_code == 0
+    assert "Paused. Your answers are saved; continue with: advisor chat --resume cli:" in (
+        result.output
+    )
+
+
+def test_memo_list_export_and_status(monkeypatch: pytest.MonkeyPatch, in_tmp: Path) -> None:
+    use_case, script = TEAMS["rag"]
+    user = run_jsonl(monkeypatch, dict(script), use_case)
+    memo_id = next(line["memo_id"] for line in user.lines if line.get("memo_id"))
+    runner = CliRunner()
+
+    listing = runner.invoke(cli, ["memo", "list"])
+    assert listing.exit_code == 0
+    row = next(line for line in listing.output.splitlines() if line.startswith(memo_id))
+    assert "proposed" in row and "rag" in row and use_case in row
+    assert listing.output.splitlines()[0].split() == [
+        "ID",
+        "DATE",
+        "STATUS",
+        "APPROACH",
+        "USE",
+        "CASE",
+    ]
+
+    out_file = in_tmp / "export" / "memo.md"
+    exported = runner.invoke(cli, ["memo", "export", memo_id, "-o", str(out_file)])
+    assert exported.exit_code == 0
+    stored = Store().get_memo(memo_id)
+    assert stored is not None and out_file.read_text(encoding="utf-8") == stored.markdown
+
+    accepted = runner.invoke(cli, ["memo", "accept", memo_id, "--by", "lee"])
+    assert accepted.exit_code == 0 and "accepted" in accepted.output
+    printed = runner.invoke(cli, ["memo", "export", memo_id])
+    assert "- **Status:** accepted (by lee, " in printed.output
+    assert "accepted" in runner.invoke(cli, ["memo", "list"]).output
+
+    missing = runner.invoke(cli, ["memo", "export", "zzzzzz"])
+    assert missing.exit_code == 1 and "No memo with id 'zzzzzz'" in missing.output
+
+
+def test_memo_list_with_no_memos_says_how_to_make_one() -> None:
+    result = CliRunner().invoke(cli, ["memo", "list"])
+    assert result.exit_code == 0 and "advisor chat" in result.output
