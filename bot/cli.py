@@ -6,6 +6,7 @@ import click
 
 from bot.assess_command import assess_command
 from bot.knowledge_commands import knowledge
+from bot.serve import serve
 from bot.terminal import chat, memo
 
 
@@ -25,5 +26,6 @@ def cli() -> None:
 # Each area's commands live beside the code they drive; registration order is help order.
 cli.add_command(knowledge)
 cli.add_command(assess_command)
+cli.add_command(serve)
 cli.add_command(chat)
 cli.add_command(memo)

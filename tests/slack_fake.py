@@ -1,0 +1,613 @@
+"""A local Slack: a Web API server on 127.0.0.1 and a client that sends signed requests.
+
+``FakeSlack`` speaks enough of the Web API for the app (auth.test, chat.*, users.info,
+views.publish and the three calls of files_upload_v2), accepts form or JSON bodies, keeps
+the messages and files it was given so a test can read the thread back, records every call,
+and can be told to fail the next calls with 429 (Retry-After) or 500.
+
+``SlackSender`` plays Slack's side of the Events API: slash commands, ``event_callback``
+and ``block_actions`` payloads shaped like the real ones, signed with the signing secret.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+BOT_TOKEN = "xoxb-test-token"
+SIGNING_SECRET = "0123456789abcdef0123456789abcdef"
+TEAM = "T0TEAM"
+BOT_USER = "U0BOT"
+BOT_ID = "B0BOT"
+APP_ID = "A0APP"
+USERS = {"U0ANA": "Ana Lopez", "U0BEN": "Ben Okafor", "U0CHI": "Chi Nguyen"}
+
+_JSON_ARGS = ("blocks", "metadata", "view", "files", "attachments")
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    at: float = field(default_factory=time.monotonic)
+    result: dict[str, Any] | None = None  # what the fake answered (None: failed on purpose)
+
+
+@dataclass
+class Failure:
+    status: int
+    retry_after: int | None
+    method: str | None
+
+
+class FakeSlack:
+    """The Web API on loopback. ``url`` is what ``SLACK_API_URL`` should be."""
+
+    def __init__(self, token: str = BOT_TOKEN) -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self.files: dict[str, dict[str, Any]] = {}
+        self.views: list[dict[str, Any]] = []
+        self.ephemeral: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []  # posts to response_url
+        self.errors: dict[str, str] = {}  # method -> Slack error code (ok: false)
+        self.fail_uploads = False
+        self._failures: list[Failure] = []
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                pass
+
+            def do_POST(self) -> None:
+                fake._handle(self)
+
+            def do_GET(self) -> None:
+                fake._handle(self)
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # socketserver's default of 5 drops bursts of calls
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/api/"
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def __enter__(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # --- test controls ----------------------------------------------------------------
+
+    def fail_next(
+        self, count: int, status: int, *, retry_after: int | None = None, method: str | None = None
+    ) -> None:
+        """The next ``count`` calls (of ``method``, or any) get ``status`` instead."""
+        with self._lock:
+            self._failures.extend(Failure(status, retry_after, method) for _ in range(count))
+
+    def called(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def methods(self) -> set[str]:
+        with self._lock:
+            return {c.method for c in self.calls}
+
+    def thread(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """The parent and every reply and file in one thread, oldest first."""
+        with self._lock:
+            items = [
+                m
+                for (ch, ts), m in self.messages.items()
+                if ch == channel and (ts == thread_ts or m.get("thread_ts") == thread_ts)
+            ]
+            items += [
+                f
+                for f in self.files.values()
+                if f.get("channel") == channel and f.get("thread_ts") == thread_ts
+            ]
+        return copy.deepcopy(sorted(items, key=lambda m: float(m["ts"])))  # a snapshot
+
+    def parents(self) -> list[str]:
+        """The ts of every message the app posted outside a thread, oldest first."""
+        return [
+            c.result["ts"]
+            for c in self.called("chat.postMessage")
+            if not c.args.get("thread_ts") and c.result and c.result.get("ok")
+        ]
+
+    def replies(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        return [m for m in self.thread(channel, thread_ts) if m["ts"] != thread_ts]
+
+    def questions(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        return [
+            m
+            for m in self.replies(channel, thread_ts)
+            if (m.get("metadata") or {}).get("event_type") == "advisor_question"
+        ]
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.01)
+        raise AssertionError("timed out waiting for the fake Slack to see it")
+
+    # --- the server -------------------------------------------------------------------
+
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        parsed = urllib.parse.urlparse(request.path)
+        length = int(request.headers.get("Content-Length") or 0)
+        raw = request.rfile.read(length) if length else b""
+        if parsed.path.startswith("/upload/"):
+            self._upload(request, parsed.path.rsplit("/", 1)[-1], raw)
+            return
+        if parsed.path.startswith("/response/"):
+            with self._lock:
+                self.responses.append(json.loads(raw or b"{}"))
+            self._send(request, 200, {"ok": True})
+            return
+        if not parsed.path.startswith("/api/"):
+            self._send(request, 404, {"ok": False, "error": "not_found"})
+            return
+        method = parsed.path.removeprefix("/api/")
+        args = self._args(request, raw, parsed.query)
+        auth = request.headers.get("Authorization") or ""
+        token = auth.removeprefix("Bearer ") if auth else args.get("token")
+        call = Call(method, args, token)
+        with self._lock:
+            self.calls.append(call)
+            failure = self._take_failure(method)
+        if failure is not None:
+            headers = (
+                {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            )
+            body = {"ok": False, "error": "ratelimited" if failure.status == 429 else "fatal"}
+            self._send(request, failure.status, body, headers)
+            return
+        if token != self.token:
+            self._send(request, 200, {"ok": False, "error": "invalid_auth"})
+            return
+        error = self.errors.get(method)
+        if error:
+            self._send(request, 200, {"ok": False, "error": error})
+            return
+        handler = getattr(self, "_api_" + method.replace(".", "_"), None)
+        if handler is None:
+            self._send(request, 200, {"ok": False, "error": "unknown_method"})
+            return
+        with self._lock:
+            body = handler(args)
+            call.result = body
+        self._send(request, 200, body)
+
+    def add_user_message(self, event: dict[str, Any]) -> None:
+        """Keep a person's message as Slack would, so the thread reads back whole."""
+        with self._lock:
+            self.messages[(event["channel"], event["ts"])] = dict(event)
+
+    def _take_failure(self, method: str) -> Failure | None:
+        for n, failure in enumerate(self._failures):
+            if failure.method in (None, method):
+                return self._failures.pop(n)
+        return None
+
+    @staticmethod
+    def _args(request: BaseHTTPRequestHandler, raw: bytes, query: str) -> dict[str, Any]:
+        args: dict[str, Any] = dict(urllib.parse.parse_qsl(query))
+        kind = request.headers.get("Content-Type") or ""
+        if raw and kind.startswith("application/json"):
+            args.update(json.loads(raw))
+        elif raw:
+            args.update(urllib.parse.parse_qsl(raw.decode()))
+        for key in _JSON_ARGS:
+            if isinstance(args.get(key), str):
+                args[key] = json.loads(args[key])
+        return args
+
+    @staticmethod
+    def _send(
+        request: BaseHTTPRequestHandler,
+        status: int,
+        body: dict[str, Any] | str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        data = (json.dumps(body) if isinstance(body, dict) else body).encode()
+        request.send_response(status)
+        kind = "application/json" if isinstance(body, dict) else "text/plain"
+        request.send_header("Content-Type", f"{kind}; charset=utf-8")
+        request.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            request.send_header(key, value)
+        request.end_headers()
+        request.wfile.write(data)
+
+    def _upload(self, request: BaseHTTPRequestHandler, file_id: str, raw: bytes) -> None:
+        with self._lock:
+            self.calls.append(Call("(upload)", {"file_id": file_id, "bytes": len(raw)}, None))
+            known = file_id in self.files
+            if known and not self.fail_uploads:
+                self.files[file_id]["content"] = raw
+        if self.fail_uploads or not known:
+            self._send(request, 500, "upload failed")
+        else:
+            self._send(request, 200, f"OK - {len(raw)}")
+
+    def next_ts(self) -> str:
+        """Message timestamps in posting order, shared by the app's and people's messages."""
+        return f"1700000000.{next(self._ts):06d}"
+
+    # --- Web API methods (called with the lock held) ----------------------------------
+
+    def _api_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://acme.slack.com/",
+            "team": "Acme",
+            "user": "advisor",
+            "team_id": TEAM,
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _api_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        ts = self.next_ts()
+        msg = {
+            "type": "message",
+            "ts": ts,
+            "channel": args["channel"],
+            "text": args.get("text", ""),
+            "blocks": args.get("blocks") or [],
+            "metadata": args.get("metadata"),
+            "thread_ts": args.get("thread_ts"),
+            "user": BOT_USER,
+            "bot_id": BOT_ID,
+        }
+        self.messages[(args["channel"], ts)] = msg
+        return {"ok": True, "channel": args["channel"], "ts": ts, "message": msg}
+
+    def _api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (args["channel"], args["ts"])
+        if key not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        msg = self.messages[key]
+        msg.update({"text": args.get("text", msg["text"]), "blocks": args.get("blocks") or []})
+        if args.get("metadata"):
+            msg["metadata"] = args["metadata"]
+        msg["edited"] = True
+        return {"ok": True, "channel": args["channel"], "ts": args["ts"], "text": msg["text"]}
+
+    def _api_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        ts = self.next_ts()
+        self.ephemeral.append({**args, "ts": ts})
+        return {"ok": True, "message_ts": ts}
+
+    def _api_chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        ts = str(args["message_ts"]).replace(".", "")
+        link = f"https://acme.slack.com/archives/{args['channel']}/p{ts}"
+        return {"ok": True, "channel": args["channel"], "permalink": link}
+
+    def _api_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = args["user"]
+        if user not in USERS:
+            return {"ok": False, "error": "user_not_found"}
+        name = USERS[user]
+        return {
+            "ok": True,
+            "user": {
+                "id": user,
+                "name": name.split()[0].lower(),
+                "real_name": name,
+                "profile": {"display_name": "", "real_name": name},
+            },
+        }
+
+    def _api_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.views.append(args)
+        return {"ok": True, "view": {"id": f"V{next(self._ids)}", **args["view"]}}
+
+    def _api_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{next(self._ids):06d}"
+        self.files[file_id] = {
+            "id": file_id,
+            "name": args.get("filename"),
+            "length": int(args.get("length") or 0),
+            "content": None,
+            "completed": False,
+        }
+        upload_url = f"http://127.0.0.1:{self.port}/upload/{file_id}"
+        return {"ok": True, "upload_url": upload_url, "file_id": file_id}
+
+    def _api_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        done = []
+        for item in args.get("files") or []:
+            entry = self.files.get(item["id"])
+            if entry is None or entry["content"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            entry.update(
+                {
+                    "title": item.get("title"),
+                    "completed": True,
+                    "channel": args.get("channel_id"),
+                    "thread_ts": args.get("thread_ts"),
+                    "ts": self.next_ts(),
+                    "type": "file",
+                }
+            )
+            done.append({"id": entry["id"], "title": entry.get("title"), "name": entry["name"]})
+        return {"ok": True, "files": done}
+
+
+# --- Slack's side: signed requests --------------------------------------------------
+
+
+@dataclass
+class Sent:
+    status: int
+    body: str
+    seconds: float
+
+
+class SlackSender:
+    """Sends what Slack would send to the app's request URL, signed like Slack signs it."""
+
+    def __init__(self, url: str, fake: FakeSlack, secret: str = SIGNING_SECRET) -> None:
+        self.url = url
+        self.fake = fake
+        self.secret = secret
+        self._ts = itertools.count(1)
+
+    def sign(self, body: str, timestamp: int | None = None) -> dict[str, str]:
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        digest = hmac.new(
+            self.secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256
+        ).hexdigest()
+        return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
+
+    def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        headers: dict[str, str] | None = None,
+        signed: dict[str, str] | None = None,
+    ) -> Sent:
+        all_headers = {
+            "Content-Type": content_type,
+            **(signed if signed is not None else self.sign(body)),
+        }
+        all_headers.update(headers or {})
+        request = urllib.request.Request(
+            self.url, data=body.encode(), headers=all_headers, method="POST"
+        )
+        start = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as err:
+            status, text = err.code, err.read().decode()
+        return Sent(status, text, time.perf_counter() - start)
+
+    # --- payloads ---------------------------------------------------------------------
+
+    def command(
+        self, text: str, *, user: str = "U0ANA", channel: str = "C0CHAN", **extra: str
+    ) -> Sent:
+        form = {
+            "token": "legacy-verification-token",
+            "team_id": TEAM,
+            "team_domain": "acme",
+            "channel_id": channel,
+            "channel_name": "ml-team",
+            "user_id": user,
+            "user_name": USERS.get(user, user).split()[0].lower(),
+            "command": "/advisor",
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": f"http://127.0.0.1:{self.fake.port}/response/{next(self._ts)}",
+            "trigger_id": f"{next(self._ts)}.1.abc",
+        }
+        form.update(extra)
+        return self.post(urllib.parse.urlencode(form), "application/x-www-form-urlencoded")
+
+    def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None
+    ) -> Sent:
+        body = {
+            "token": "legacy-verification-token",
+            "team_id": TEAM,
+            "api_app_id": APP_ID,
+            "event": {"event_ts": event.get("ts", "1700000001.000001"), **event},
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:12].upper()}",  # unique, like Slack's
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "team_id": TEAM,
+                    "user_id": BOT_USER,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        headers = {}
+        if retry:
+            headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+        return self.post(json.dumps(body), "application/json", headers=headers)
+
+    def user_ts(self) -> str:
+        return self.fake.next_ts()
+
+    def reply(
+        self,
+        text: str,
+        *,
+        thread_ts: str,
+        user: str = "U0ANA",
+        channel: str = "C0CHAN",
+        event_id: str | None = None,
+        retry: int | None = None,
+        **extra: Any,
+    ) -> Sent:
+        """A person's message in a thread (a ``message`` event with ``thread_ts``)."""
+        event = {
+            "type": "message",
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": self.user_ts(),
+            "thread_ts": thread_ts,
+            "channel_type": "channel",
+            "team": TEAM,
+        }
+        event.update(extra)
+        self.fake.add_user_message(event)
+        return self.event(event, event_id=event_id, retry=retry)
+
+    def mention(
+        self,
+        text: str,
+        *,
+        user: str = "U0ANA",
+        channel: str = "C0CHAN",
+        thread_ts: str | None = None,
+    ) -> tuple[Sent, str]:
+        ts = self.user_ts()
+        event = {
+            "type": "app_mention",
+            "channel": channel,
+            "user": user,
+            "text": f"<@{BOT_USER}> {text}",
+            "ts": ts,
+            "team": TEAM,
+        }
+        if thread_ts:
+            event["thread_ts"] = thread_ts
+        self.fake.add_user_message(event)
+        return self.event(event), ts
+
+    def click(
+        self,
+        message: dict[str, Any],
+        action: dict[str, Any],
+        *,
+        user: str = "U0ANA",
+        state: dict[str, Any] | None = None,
+    ) -> Sent:
+        """A ``block_actions`` payload for pressing ``action`` on ``message``."""
+        channel = message["channel"]
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+            "api_app_id": APP_ID,
+            "token": "legacy-verification-token",
+            "container": {
+                "type": "message",
+                "message_ts": message["ts"],
+                "channel_id": channel,
+                "is_ephemeral": False,
+                "thread_ts": message.get("thread_ts"),
+            },
+            "trigger_id": f"{next(self._ts)}.1.abc",
+            "team": {"id": TEAM, "domain": "acme"},
+            "channel": {"id": channel, "name": "ml-team"},
+            "message": {
+                "type": "message",
+                "ts": message["ts"],
+                "thread_ts": message.get("thread_ts"),
+                "text": message["text"],
+                "blocks": message["blocks"],
+                "user": BOT_USER,
+                "bot_id": BOT_ID,
+            },
+            "state": {"values": state or {}},
+            "response_url": f"http://127.0.0.1:{self.fake.port}/response/{next(self._ts)}",
+            "actions": [{**action, "action_ts": str(time.time())}],
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return self.post(body, "application/x-www-form-urlencoded")
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every button in a message's blocks, in order."""
+    found = []
+    for block in message.get("blocks") or []:
+        if block.get("type") == "actions":
+            for element in block["elements"]:
+                if element.get("type") == "button":
+                    found.append({**element, "block_id": block.get("block_id", "b")})
+    return found
+
+
+def press(message: dict[str, Any], label: str) -> dict[str, Any]:
+    """The action payload for the button labelled ``label`` (as Slack would send it)."""
+    for element in buttons(message):
+        if element["text"]["text"] == label:
+            return {
+                "type": "button",
+                "action_id": element["action_id"],
+                "block_id": element["block_id"],
+                "text": element["text"],
+                "value": element.get("value", ""),
+            }
+    labels = [b["text"]["text"] for b in buttons(message)]
+    raise AssertionError(f"no button {label!r} in {labels}")
+
+
+def transcript(fake: FakeSlack, channel: str, thread_ts: str) -> str:
+    """The thread as a person would read it: one paragraph per message, files named."""
+    lines: list[str] = []
+    for item in fake.thread(channel, thread_ts):
+        if item.get("type") == "file":
+            size = len(item.get("content") or b"")
+            lines.append(f"[advisor] 📎 {item['name']} ({size} bytes)")
+            continue
+        who = "advisor" if item.get("bot_id") else item.get("user", "?")
+        body = []
+        for block in item.get("blocks") or []:
+            kind = block.get("type")
+            if kind in ("section", "header"):
+                body.append(block["text"]["text"])
+            elif kind == "context":
+                body.append("  " + " ".join(e.get("text", "") for e in block["elements"]))
+            elif kind == "actions":
+                labels = []
+                for e in block["elements"]:
+                    if e["type"] == "button":
+                        labels.append(f"[{e['text']['text']}]")
+                    elif e["type"] == "checkboxes":
+                        labels += [f"☐ {o['text']['text']}" for o in e["options"]]
+                body.append("  " + " ".join(labels))
+        lines.append(f"[{who}] " + ("\n    ".join(body) or item.get("text", "")))
+    return "\n".join(lines)
