@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from bot.assess_command import assess_command
+from bot.db_commands import db
 from bot.knowledge_commands import knowledge
 from bot.serve import serve
 from bot.terminal import chat, memo
@@ -29,3 +30,4 @@ cli.add_command(assess_command)
 cli.add_command(serve)
 cli.add_command(chat)
 cli.add_command(memo)
+cli.add_command(db)

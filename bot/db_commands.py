@@ -1,0 +1,222 @@
+"""`advisor db ...`: how big the database is, and the retention policy that keeps it small."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+
+from graph.retention import EVENTS_KEEP, DbStats, compact, prune, stats
+from graph.retention import vacuum as vacuum_db
+from knowledge.db import db_path
+
+UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+_DURATION = re.compile(r"(\d{1,6})\s*([hdw])", re.IGNORECASE)
+LONGEST = timedelta(days=100 * 365)
+
+
+class Duration(click.ParamType):
+    """An age such as 90d, 12h or 2w (hours, days, weeks)."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, timedelta):
+            return value
+        text = str(value).strip()
+        match = _DURATION.fullmatch(text)
+        if match is None:
+            self.fail(
+                f"{text!r} is not a duration. Use a number and a unit: 12h, 90d or 2w.",
+                param,
+                ctx,
+            )
+        amount = int(match.group(1)) * UNITS[match.group(2).lower()]
+        if amount <= timedelta(0):
+            self.fail("the duration must be more than zero (for example 90d).", param, ctx)
+        if amount > LONGEST:
+            self.fail("that is more than a hundred years; nothing is that old.", param, ctx)
+        return amount
+
+
+DURATION = Duration()
+
+
+@contextmanager
+def _database() -> Iterator[None]:
+    """A missing or unusable database file turned into a clear message."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise click.ClickException(
+            f"No database at {db_path()} yet. It is created by `advisor chat`, "
+            "`advisor serve` or `advisor knowledge build` (ADVISOR_DB moves it)."
+        ) from exc
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise click.ClickException(
+                f"The database at {db_path()} is busy (another process is writing). "
+                "Try again in a moment."
+            ) from exc
+        raise click.ClickException(f"database error at {db_path()}: {exc}") from exc
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"database error at {db_path()}: {exc}") from exc
+
+
+def human(size: int) -> str:
+    """Bytes for people: 512 B, 14.2 KB, 3.1 MB."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+@click.group("db")
+def db() -> None:
+    """Database size and retention.
+
+    \b
+    LangGraph keeps a full checkpoint for every step of an interview. A finished
+    interview needs only its latest one (a revision resumes from it), so:
+      advisor db stats                     sizes, rows, checkpoints per interview
+      advisor db compact                   finished interviews keep one checkpoint
+      advisor db prune --older-than 90d    drop old finished interviews' checkpoints
+                                           and answers; memos stay (--include-memos)
+    """
+
+
+@db.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+def stats_command(as_json: bool) -> None:
+    """Size of the database file, rows per table, checkpoints and bytes per interview."""
+    with _database():
+        found = stats()
+    if as_json:
+        click.echo(found.model_dump_json(indent=2))
+        return
+    for line in stats_lines(found):
+        click.echo(line)
+
+
+def stats_lines(s: DbStats) -> list[str]:
+    """The readable report ``advisor db stats`` prints."""
+    lines = [
+        f"Database   {s.path}",
+        f"Size       {human(s.total_bytes)} (file {human(s.file_bytes)}, "
+        f"WAL {human(s.wal_bytes)}); {s.page_count:,} pages of {s.page_size:,} B, "
+        f"{s.freelist_count:,} free",
+        "",
+        f"{'TABLE':<28} {'ROWS':>10} {'SIZE':>10}",
+    ]
+    for table, rows in s.tables.items():
+        size = human(s.table_bytes[table]) if table in s.table_bytes else "-"
+        lines.append(f"{table:<28} {rows:>10,} {size:>10}")
+    by_status = ", ".join(f"{n:,} {status}" for status, n in s.interviews_by_status.items())
+    lines += [
+        "",
+        f"Interviews                 {s.interviews:,}" + (f" ({by_status})" if by_status else ""),
+        f"Checkpoints per interview  avg {s.checkpoints_per_interview_avg:g}, "
+        f"max {s.checkpoints_per_interview_max:,} ({s.threads:,} threads)",
+        f"Bytes per interview        {human(s.bytes_per_interview)} "
+        f"(interview tables: {human(s.interview_bytes)})",
+    ]
+    return lines
+
+
+def _vacuum_note(vacuumed: bool, before: int, after: int) -> str:
+    if vacuumed:
+        return f"Vacuumed: {human(before)} -> {human(after)}."
+    return "Freed pages are reused by new interviews; add --vacuum to shrink the file now."
+
+
+@db.command("compact")
+@click.option("--vacuum", is_flag=True, help="Then rebuild the file to give space back.")
+def compact_command(vacuum: bool) -> None:
+    """Keep only the latest checkpoint of each finished interview.
+
+    Open interviews are untouched; a finished one can still be revised
+    ("change volume to 50k") from the checkpoint it keeps.
+    """
+    with _database():
+        done = compact()
+        before, after = vacuum_db() if vacuum else (0, 0)
+    click.echo(
+        f"Compacted {done.threads:,} finished interview(s): removed {done.checkpoints:,} "
+        f"checkpoint(s) and {done.writes:,} write(s)."
+    )
+    if done.skipped:
+        click.echo(f"Left whole (they use a DeltaChannel): {', '.join(done.skipped)}.")
+    click.echo(_vacuum_note(vacuum, before, after))
+
+
+@db.command("prune")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=DURATION,
+    required=True,
+    metavar="AGE",
+    help="Finished interviews last touched longer ago than this, e.g. 90d, 12h, 2w.",
+)
+@click.option("--dry-run", is_flag=True, help="Count what would go; delete nothing.")
+@click.option("--vacuum", is_flag=True, help="Then rebuild the file to give space back.")
+@click.option(
+    "--include-memos",
+    is_flag=True,
+    help="Delete those interviews' memos and records too (memos are kept by default).",
+)
+@click.option(
+    "--events-older-than",
+    type=DURATION,
+    default=f"{EVENTS_KEEP.days}d",
+    show_default=True,
+    metavar="AGE",
+    help="Processed Slack event ids older than this are forgotten.",
+)
+def prune_command(
+    older_than: timedelta,
+    dry_run: bool,
+    vacuum: bool,
+    include_memos: bool,
+    events_older_than: timedelta,
+) -> None:
+    """Apply the retention policy.
+
+    Finished (done or cancelled) interviews last touched before AGE lose their
+    checkpoints and answers. Their memos and interview records stay unless
+    --include-memos; an interview that never produced a memo goes entirely.
+    Open interviews are never pruned.
+    """
+    with _database():
+        result = prune(
+            older_than,
+            now=datetime.now(UTC),
+            dry_run=dry_run,
+            include_memos=include_memos,
+            events_older_than=events_older_than,
+            vacuum=vacuum,
+        )
+    click.echo(
+        f"{'Would prune' if dry_run else 'Pruned'} {result.interviews:,} finished interview(s) "
+        f"last touched before {result.cutoff}:"
+    )
+    click.echo(
+        f"  {result.checkpoints:,} checkpoint(s), {result.writes:,} write(s), "
+        f"{result.answers:,} answer(s), {result.memos:,} memo(s), "
+        f"{result.interviews_deleted:,} interview record(s), {result.usage:,} usage row(s), "
+        f"{result.slack_threads:,} Slack thread link(s)"
+    )
+    click.echo(f"  {result.events:,} processed event id(s) from before {result.events_cutoff}")
+    if result.open_kept:
+        click.echo(f"  kept {result.open_kept:,} open interview(s) older than the cutoff")
+    if dry_run:
+        click.echo("Dry run: nothing was deleted.")
+    else:
+        click.echo(_vacuum_note(result.vacuumed, result.bytes_before, result.bytes_after))
