@@ -69,6 +69,26 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_USER_ID = re.compile(r"[UW][A-Z0-9]{1,20}")
+_SAFE_URL = re.compile(r"https://[^\s<>|\"]+")
+
+
+def mention(user_id: str) -> str:
+    """``<@U123>`` for a real Slack user id; anything else (a forged or odd payload) is
+    shown as escaped text, so it can never become ``<!channel>`` or a link."""
+    if _USER_ID.fullmatch(user_id):
+        return f"<@{user_id}>"
+    return escape(user_id) or "someone"
+
+
+def link(url: str | None, label: str) -> str:
+    """``<url|label>`` for a plain https URL (a permalink Slack gave us), with ``label``
+    already escaped; just the label for anything else."""
+    if url and _SAFE_URL.fullmatch(url):
+        return f"<{url}|{label}>"
+    return label
+
+
 _ENTITY_TAIL = re.compile(r"&[a-z]{0,4}$")
 
 
@@ -272,9 +292,9 @@ def answered_message(
     blocks = _question_top(question.model_copy(update={"hint": ""}))
     said = escape(clip(answer, 500))
     if typed:
-        blocks.append(context(f"💬 <@{user_id}> replied in the thread: “{said}”"))
+        blocks.append(context(f"💬 {mention(user_id)} replied in the thread: “{said}”"))
     else:
-        blocks.append(context(f"✅ *{said}* — answered by <@{user_id}>"))
+        blocks.append(context(f"✅ *{said}* — answered by {mention(user_id)}"))
     text = escape(f"{progress(question)}: {question.text} — answered: {answer}")
     return message(text, blocks, question_metadata(question))
 
@@ -283,6 +303,15 @@ def superseded_message(question: Question) -> Message:
     """An earlier copy of a question that was just asked again (say, with a hint)."""
     blocks = _question_top(question.model_copy(update={"hint": ""}))
     blocks.append(context("_Asked again below._"))
+    return message(
+        escape(f"{progress(question)}: {question.text}"), blocks, question_metadata(question)
+    )
+
+
+def settled_message(question: Question) -> Message:
+    """A question posted late (Slack was unreachable) that the thread has answered since."""
+    blocks = _question_top(question.model_copy(update={"hint": ""}))
+    blocks.append(context("_Answered in this thread since; see below._"))
     return message(
         escape(f"{progress(question)}: {question.text}"), blocks, question_metadata(question)
     )
@@ -314,12 +343,13 @@ def notice(text: str) -> Message:
 
 def parent_message(use_case: str, user_id: str) -> Message:
     """The channel message a thread hangs from: the use case and who started it."""
+    who = mention(user_id)
     if use_case:
-        head = f"*Decision interview:* {escape(clip(use_case, 500))}\nStarted by <@{user_id}>."
-        text = f"<@{user_id}> started a decision interview: {escape(use_case)}"
+        head = f"*Decision interview:* {escape(clip(use_case, 500))}\nStarted by {who}."
+        text = f"{who} started a decision interview: {escape(use_case)}"
     else:
-        head = f"*Decision interview* started by <@{user_id}>. First: what is the use case?"
-        text = f"<@{user_id}> started a decision interview"
+        head = f"*Decision interview* started by {who}. First: what is the use case?"
+        text = f"{who} started a decision interview"
     blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": clip(head, SECTION_LIMIT)}},
         context(
@@ -454,7 +484,7 @@ def status_line(interview_status: str, memo_status: str | None, approach: str | 
 
 def _row_text(row: Row) -> str:
     name = escape(clip(row["use_case"] or "(use case not given yet)", 200))
-    title = f"<{row['link']}|{name}>" if row["link"] else name
+    title = link(row["link"], name)
     by = f" · started by {escape(row['started_by'])}" if row["started_by"] else ""
     return f"• {title} — {escape(row['status'])} · {escape(row['started_at'][:10])}{by}"
 

@@ -24,7 +24,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.errors import SlackApiError
 from waitress.server import create_server
 
-from bot.slack_app import SetupError, SlackAdvisor, make_client, whoami
+from bot.slack_app import Delivery, SetupError, SlackAdvisor, make_client, whoami
 
 log = logging.getLogger("advisor.serve")
 
@@ -105,16 +105,34 @@ def settings_from_env(
 
 
 def build(
-    settings: Settings, engine: Any = None, *, wait: float = 0.5, jitter: float = 1.0
+    settings: Settings,
+    engine: Any = None,
+    *,
+    wait: float = 0.5,
+    jitter: float = 1.0,
+    max_wait: float = 10.0,
+    delivery: Delivery | None = None,
 ) -> SlackAdvisor:
-    """The app for ``settings``: checks the bot token with auth.test, opens the engine."""
-    client = make_client(settings.bot_token, settings.api_url, wait=wait, jitter=jitter)
+    """The app for ``settings``: checks the bot token with auth.test, opens the engine,
+    and starts it, which first picks up whatever an earlier run left undone (replies kept
+    but not handled, questions never posted, messages never sent)."""
+    client = make_client(
+        settings.bot_token, settings.api_url, wait=wait, jitter=jitter, max_wait=max_wait
+    )
     identity = whoami(client)
     if engine is None:
         from graph.interview import Interviews  # the engine loads LangGraph: only when serving
 
         engine = Interviews(llm=_llm())
-    return SlackAdvisor(engine, client, signing_secret=settings.signing_secret, identity=identity)
+    advisor = SlackAdvisor(
+        engine,
+        client,
+        signing_secret=settings.signing_secret,
+        identity=identity,
+        delivery=delivery,
+    )
+    advisor.start()
+    return advisor
 
 
 def _llm() -> Any:

@@ -5,29 +5,38 @@ Slack is a thin edge here. The engine (``graph.interview.Interviews``) decides w
 and what an answer means; this module turns Slack payloads into ``start`` / ``reply`` /
 ``choose`` calls and renders the turns it gets back (``bot.blocks``). Every listener acks
 before doing anything slow: Bolt runs listeners on its executor after the ack when
-``process_before_response`` is False, and ours only queue the work.
+``process_before_response`` is False, and ours only keep the input and queue the work.
+
+Nothing said is lost to a crash or an outage: what arrives is kept in the store's inbox
+before it is handled, and what the app says goes through the store's outbox, written in the
+same transaction that marks the input handled, then sent, and retried until Slack takes it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import http.client
 import json
 import logging
+import os
 import random
 import re
+import sqlite3
 import threading
 import time
 import urllib.error
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from slack_bolt import App
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -39,10 +48,20 @@ from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web import SlackResponse
 
 from bot import blocks
 from bot.blocks import Message, Row
-from graph.store import InterviewRecord, MemoStatus, Store
+from graph.store import (
+    Busy,
+    InboxItem,
+    InterviewRecord,
+    MemoStatus,
+    OutboxItem,
+    Store,
+    new_owner,
+    retire_owner,
+)
 from graph.turns import Ended, MemoReady, Question, Reply
 
 log = logging.getLogger("advisor.slack")
@@ -81,6 +100,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.update": "chat:write",
     "chat.postEphemeral": "chat:write",
     "chat.getPermalink": None,
+    "conversations.replies": "channels:history",  # did a message sent before a crash arrive?
     "users.info": "users:read",
     "views.publish": None,
     "files.getUploadURLExternal": "files:write",
@@ -132,13 +152,39 @@ def interview_id(team_id: str, channel_id: str, thread_ts: str) -> str:
 # --- the Web API client -----------------------------------------------------------------
 
 
+def retry_after(headers: Mapping[str, Any] | None) -> float | None:
+    """Seconds a 429's Retry-After header asks for (None: no usable header)."""
+    for key, value in (headers or {}).items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) and value else value
+            with contextlib.suppress(TypeError, ValueError):
+                return max(0.0, float(raw))
+    return None
+
+
 class RateLimitRetry(RateLimitErrorRetryHandler):
     """Waits what 429's Retry-After says, plus up to ``jitter`` seconds so parallel
-    workers do not come back in lockstep (the stock handler always adds up to 1 s)."""
+    workers do not come back in lockstep (the stock handler always adds up to 1 s).
+    A Retry-After longer than ``max_wait`` is not waited out here, holding a worker:
+    the call fails and the outbox sends it again when Slack said to."""
 
-    def __init__(self, max_retry_count: int = 3, jitter: float = 1.0) -> None:
+    def __init__(self, max_retry_count: int = 3, jitter: float = 1.0, max_wait: float = 10.0):
         super().__init__(max_retry_count=max_retry_count)
         self.jitter = jitter
+        self.max_wait = max_wait
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        wait = retry_after(response.headers)
+        return wait is None or wait <= self.max_wait
 
     def prepare_for_next_attempt(
         self,
@@ -150,14 +196,9 @@ class RateLimitRetry(RateLimitErrorRetryHandler):
     ) -> None:
         if response is None:
             raise error or RuntimeError("rate limited without a response")
-        wait = 1.0
-        for key, value in response.headers.items():
-            if key.lower() == "retry-after":
-                raw = value[0] if isinstance(value, list) else value
-                with contextlib.suppress(TypeError, ValueError):
-                    wait = max(0.0, float(raw))
+        wait = retry_after(response.headers)
         state.next_attempt_requested = True
-        time.sleep(wait + random.random() * self.jitter)
+        time.sleep((1.0 if wait is None else wait) + random.random() * self.jitter)
         state.increment_current_attempt()
 
 
@@ -171,25 +212,80 @@ class ScaledJitter(Jitter):
         return duration + random.random() * self.amount
 
 
-def retry_handlers(wait: float = 0.5, jitter: float = 1.0) -> list[RetryHandler]:
-    """429 (Retry-After), 500/503 and dropped connections: backoff ``wait`` x 2^n plus up
-    to ``jitter`` random seconds."""
+def retry_handlers(
+    wait: float = 0.5, jitter: float = 1.0, max_wait: float = 10.0
+) -> list[RetryHandler]:
+    """429 (Retry-After up to ``max_wait``), 500/503 and dropped connections: backoff
+    ``wait`` x 2^n plus up to ``jitter`` random seconds. Longer outages are the outbox's."""
     backoff = BackoffRetryIntervalCalculator(backoff_factor=wait, jitter=ScaledJitter(jitter))
     return [
-        RateLimitRetry(max_retry_count=3, jitter=jitter),
+        RateLimitRetry(max_retry_count=3, jitter=jitter, max_wait=max_wait),
         ServerErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
         ConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=backoff),
     ]
 
 
+# Test-only fault injection (tests/test_faults_kill.py). With ADVISOR_FAULT=<point>[:<n>] the
+# process dies on the spot, as under kill -9 (os._exit: no clean-up, nothing flushed), the
+# n-th time (default: the first) it reaches <point>. Never set in production; unset, it costs
+# one environment lookup per step.
+FAULT_POINTS = ("before_answer", "after_answer", "before_post", "after_post", "during_upload")
+_fault_hits: dict[str, int] = {}
+
+
+def fault(point: str) -> None:
+    wanted = os.environ.get("ADVISOR_FAULT")
+    if not wanted:
+        return
+    name, _, nth = wanted.partition(":")
+    if name != point:
+        return
+    _fault_hits[point] = _fault_hits.get(point, 0) + 1
+    if _fault_hits[point] >= int(nth or 1):
+        os._exit(137)
+
+
+class AdvisorClient(WebClient):
+    """The Web API client; the one override marks the middle of a file upload (after the
+    bytes went up, before Slack attaches the file to the thread) for fault injection."""
+
+    def files_completeUploadExternal(
+        self,
+        *,
+        files: list[dict[str, str | None]],
+        channel_id: str | None = None,
+        channels: list[str] | None = None,
+        initial_comment: str | None = None,
+        thread_ts: str | None = None,
+        **kwargs: Any,
+    ) -> SlackResponse:
+        fault("during_upload")
+        return super().files_completeUploadExternal(
+            files=files,
+            channel_id=channel_id,
+            channels=channels,
+            initial_comment=initial_comment,
+            thread_ts=thread_ts,
+            **kwargs,
+        )
+
+
 def make_client(
-    token: str, base_url: str | None = None, *, wait: float = 0.5, jitter: float = 1.0
+    token: str,
+    base_url: str | None = None,
+    *,
+    wait: float = 0.5,
+    jitter: float = 1.0,
+    max_wait: float = 10.0,
 ) -> WebClient:
     """A WebClient for ``base_url`` (``SLACK_API_URL``; Slack's own when None) that
     retries rate limits, server errors and connection errors."""
     url = (base_url.rstrip("/") + "/") if base_url else WebClient.BASE_URL
-    return WebClient(
-        token=token, base_url=url, timeout=30, retry_handlers=retry_handlers(wait, jitter)
+    return AdvisorClient(
+        token=token,
+        base_url=url,
+        timeout=30,
+        retry_handlers=retry_handlers(wait, jitter, max_wait),
     )
 
 
@@ -363,11 +459,97 @@ class Where:
     message_ts: str | None = None
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """How the outbox retries. A failed send waits ``base`` x 2^(attempts-1) seconds, at
+    most ``cap`` (or what a 429's Retry-After says); every ``poll`` seconds the app looks for
+    work a dead process left behind; a thread another process is working on is waited for up
+    to ``hold_wait`` seconds."""
+
+    base: float = 1.0
+    cap: float = 60.0
+    poll: float = 5.0
+    hold_wait: float = 60.0
+    upload_tries: int = 5  # then the memo goes out as text
+    keep_sent: float = 3600.0  # sent messages are kept this long (seconds), then pruned
+
+
+@dataclass
+class Plan:
+    """What one step wants the thread to get: outbox items, and what the thread shows after
+    them (``shown``: the pending question's key, ``memo:<id>`` or ``cancelled``)."""
+
+    items: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    shown: str | None = None
+    forget_question: bool = False
+
+
+CANCELLED = "cancelled"
+BUSY_KEPT = (
+    "I'm busy right now, so your reply is waiting in line. It is saved; "
+    "I'll answer here as soon as I can."
+)
+BUSY_TRY_AGAIN = (
+    "Sorry, I'm busy right now and couldn't take that in. Please try again in a moment."
+)
+LOST_CANCEL = "This interview was cancelled. Start a new one to begin again."
+# Slack errors that retrying cannot fix: the message is dropped (and logged).
+_TRANSIENT_ERRORS = {
+    "ratelimited",
+    "fatal",
+    "internal_error",
+    "service_unavailable",
+    "request_timeout",
+    "invalid_auth",  # a token being rotated: keep the messages until it works again
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "team_access_not_granted",
+}
+
+
+def question_key(question: Question) -> str:
+    """Names one rendering of a question (text, hint, number): a re-ask differs."""
+    digest = hashlib.sha1(question.model_dump_json().encode()).hexdigest()[:16]
+    return f"q:{question.id}:{digest}"
+
+
+def memo_key(memo_id: str) -> str:
+    return f"memo:{memo_id}"
+
+
+def is_busy(error: BaseException) -> bool:
+    """SQLite could not get its lock within the busy timeout (or a thread stayed held)."""
+    if isinstance(error, Busy):
+        return True
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _permanent(error: Exception) -> bool:
+    """Would sending again fail the same way? Network trouble, 5xx and 429 would not."""
+    if isinstance(error, SlackApiError):
+        status = getattr(error.response, "status_code", 200)
+        if status == 429 or status >= 500:
+            return False
+        return str(error.response.get("error") or "") not in _TRANSIENT_ERRORS
+    return not isinstance(error, OSError | TimeoutError | http.client.HTTPException)
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        status = getattr(error.response, "status_code", "?")
+        return f"HTTP {status}: {error.response.get('error') or 'error'}"
+    return f"{type(error).__name__}: {error}"[:300]
+
+
 class SlackAdvisor:
     """The Bolt ``App`` (``.app``) wired to an interview engine.
 
-    ``client`` is used for every Web API call; ``auth.test`` runs once here so a bad token
-    fails at start-up with a readable message.
+    Every reply, click and start is kept in the store's inbox before it is handled, and
+    every message for a thread goes through the store's outbox: written right after the
+    engine step, then sent and marked sent; a send that fails is retried in the background
+    until Slack takes it. ``start()`` picks up whatever a previous run left undone.
     """
 
     def __init__(
@@ -378,17 +560,24 @@ class SlackAdvisor:
         signing_secret: str,
         workers: int = 8,
         identity: BotIdentity | None = None,
+        delivery: Delivery | None = None,
     ) -> None:
         self.engine = engine
         self.store = engine.store
         self.client = client
         self.bot = identity or whoami(client)
+        self.delivery = delivery or Delivery()
+        self.owner = new_owner()
         self.inflight = Inflight()
         self.queues = SerialQueues(workers, self.inflight)
         self.names = Names(client)
         self._starting: set[str] = set()  # interviews queued to start, not yet stored
-        self._asked: dict[str, tuple[Question, str]] = {}  # last question (and its ts)
+        self._sending: set[str] = set()  # threads with a delivery queued
+        self._busy_tries: dict[int, int] = {}
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._drainer: threading.Thread | None = None
         self.app = App(
             client=client,
             signing_secret=signing_secret,
@@ -423,12 +612,41 @@ class SlackAdvisor:
             app.action(re.compile(rf"^{re.escape(action)}(:\d+)?$"))(actions[action])
         app.error(self.on_error)
 
+    # -- life cycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Pick up what an earlier run left undone (replies kept but not handled, questions
+        and memos never queued, messages never sent), then keep sending in the background."""
+        self._adopt()
+        for thread, record in self.store.threads(prefix=f"{self.bot.team_id}:"):
+            if record.status == "done" and record.memo_id:
+                settled = thread.shown_key == memo_key(record.memo_id)
+            elif record.status == "cancelled":
+                settled = thread.shown_key == CANCELLED
+            else:
+                settled = False  # open: only the engine knows the pending question
+            if not settled and thread.channel and thread.thread_ts:
+                where = Where(thread.channel, thread.thread_ts, "")
+                iid = thread.interview_id
+                self._submit(iid, where, iid, None, partial(self._reconcile, iid, where))
+        if self._drainer is None:
+            self._drainer = threading.Thread(
+                target=self._drain_forever, name="advisor-outbox", daemon=True
+            )
+            self._drainer.start()
+        self._wake.set()
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """True once every accepted request has been fully handled."""
         return self.inflight.wait_idle(timeout)
 
     def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._drainer is not None:
+            self._drainer.join(10)
         self.queues.shutdown()
+        retire_owner(self.owner)  # what is left may now be taken over
 
     # -- listeners: each acks first, then queues ----------------------------------------
 
@@ -463,28 +681,29 @@ class SlackAdvisor:
         root = event.get("thread_ts") or event["ts"]
         iid = interview_id(self.bot.team_id, channel, root)
         text = blocks.from_slack(event.get("text") or "", self.bot.user_id)
-        if not self._first_time(body):
-            return
         where = Where(channel, root, user)
+        event_id = body.get("event_id")
         if event.get("thread_ts") and self._is_interview(iid):
-            self._submit(iid, where, iid, None, lambda: self._reply(iid, where, text))
+            self._take("reply", iid, where, {"text": text}, event_id=event_id)
             return
         word = text.lower()
         if word in {"help", "-h", "--help", "?"}:
-            self._submit(
-                f"help:{iid}",
-                where,
-                None,
-                None,
-                lambda: self._ephemeral(where, blocks.notice(blocks.USAGE)),
-            )
+            if self._first_time(body):
+                self._submit(
+                    f"help:{iid}",
+                    where,
+                    None,
+                    None,
+                    lambda: self._ephemeral(where, blocks.notice(blocks.USAGE)),
+                )
             return
         if word == "list":
-            self._submit(
-                f"list:{channel}:{user}", where, None, None, lambda: self._list(where, None)
-            )
+            if self._first_time(body):
+                self._submit(
+                    f"list:{channel}:{user}", where, None, None, lambda: self._list(where, None)
+                )
             return
-        self._begin(iid, where, text, intro=True)
+        self._begin(iid, where, text, intro=True, event_id=event_id)
 
     def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         # Only people's plain replies in a thread; edits, deletions, joins, bot posts and
@@ -501,11 +720,11 @@ class SlackAdvisor:
         if f"<@{self.bot.user_id}>" in raw:
             return  # the app_mention event carries this one
         iid = interview_id(self.bot.team_id, event["channel"], thread_ts)
-        if not self._is_interview(iid) or not self._first_time(body):
+        if not self._is_interview(iid):
             return
         where = Where(event["channel"], thread_ts, user)
         text = blocks.from_slack(raw, self.bot.user_id)
-        self._submit(iid, where, iid, None, lambda: self._reply(iid, where, text))
+        self._take("reply", iid, where, {"text": text}, event_id=body.get("event_id"))
 
     def on_home(self, event: dict[str, Any]) -> None:
         if event.get("tab") not in (None, "home"):
@@ -558,7 +777,13 @@ class SlackAdvisor:
         where = self._where(body)
         if where.thread_ts:
             iid = interview_id(self.bot.team_id, where.channel, where.thread_ts)
-            self._submit(iid, where, iid, None, lambda: self._post(where, blocks.revise_help()))
+            self._submit(
+                iid,
+                where,
+                iid,
+                None,
+                lambda: self._send_now(iid, [self._post_item(where, blocks.revise_help())]),
+            )
 
     def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         where = self._where_any(body)
@@ -582,7 +807,8 @@ class SlackAdvisor:
         with self._lock:
             if iid in self._starting:
                 return True
-        return self.engine.exists(iid)
+        # A thread row exists from the moment a start is kept, in whichever process.
+        return self.engine.exists(iid) or self.store.thread(iid) is not None
 
     def _where(self, body: dict[str, Any]) -> Where:
         container = body.get("container") or {}
@@ -627,6 +853,51 @@ class SlackAdvisor:
 
         self.queues.submit(key, guarded)
 
+    def _take(
+        self,
+        kind: str,
+        iid: str,
+        where: Where,
+        data: dict[str, Any],
+        *,
+        event_id: str | None = None,
+    ) -> bool:
+        """Keep what arrived in the inbox (once per event id) and queue its handling behind
+        the thread's earlier work. False if it was a retry or could not be kept."""
+        payload = {
+            "channel": where.channel,
+            "thread_ts": where.thread_ts,
+            "user": where.user,
+            "message_ts": where.message_ts,
+            **data,
+        }
+        try:
+            item = self.store.receive(
+                iid,
+                kind,
+                payload,
+                owner=self.owner,
+                event_id=event_id,
+                thread=(where.channel, where.thread_ts or ""),
+            )
+        except sqlite3.OperationalError as err:
+            if not is_busy(err):
+                raise
+            # Nothing was kept, so say so: the words are in the log, and with the person.
+            log.warning(
+                "advisor: database busy, %s in thread %s not kept (from %s): %r",
+                kind,
+                iid,
+                where.user,
+                data.get("text") if "text" in data else data.get("values"),
+            )
+            self._say(where, blocks.notice(BUSY_TRY_AGAIN))
+            return False
+        if item is None:
+            return False
+        self._submit(iid, where, iid, None, lambda: self._handle(item))
+        return True
+
     def _choose_later(
         self,
         where: Where,
@@ -639,13 +910,13 @@ class SlackAdvisor:
             return
         iid = interview_id(self.bot.team_id, where.channel, where.thread_ts)
         message = body.get("message") or {}
-        self._submit(
-            iid,
-            where,
-            iid,
-            None,
-            lambda: self._choose(iid, where, question_id, values, labels, message),
-        )
+        data = {
+            "question_id": question_id,
+            "values": values,
+            "labels": labels,
+            "message": {"text": message.get("text") or "", "blocks": message.get("blocks") or []},
+        }
+        self._take("choose", iid, where, data)
 
     def _status_later(
         self, body: dict[str, Any], action: dict[str, Any], status: MemoStatus
@@ -673,47 +944,129 @@ class SlackAdvisor:
         iid = interview_id(self.bot.team_id, where.channel, thread_ts)
         self._begin(iid, Where(where.channel, thread_ts, where.user), use_case, intro=False)
 
-    def _begin(self, iid: str, where: Where, use_case: str, *, intro: bool) -> None:
+    def _begin(
+        self, iid: str, where: Where, use_case: str, *, intro: bool, event_id: str | None = None
+    ) -> None:
         with self._lock:
             self._starting.add(iid)
-        self._submit(iid, where, iid, None, lambda: self._start(iid, where, use_case, intro))
-
-    def _start(self, iid: str, where: Where, use_case: str, intro: bool) -> None:
-        try:
-            if self.engine.exists(iid):
-                return
-            assert where.thread_ts is not None
-            if intro:
-                self._post(where, blocks.parent_message(use_case, where.user))
-            origin = {
-                "source": "slack",
-                "team_id": self.bot.team_id,
-                "channel_id": where.channel,
-                "thread_ts": where.thread_ts,
-                "user_id": where.user,
-            }
-            link = self._permalink(where.channel, where.thread_ts)
-            if link:
-                origin["permalink"] = link
-            turns = self.engine.start(
-                iid, use_case=use_case, by=self.names(where.user), origin=origin
-            )
-        finally:
+        data = {"use_case": use_case, "intro": intro}
+        if not self._take("start", iid, where, data, event_id=event_id):
             with self._lock:
                 self._starting.discard(iid)
-        self._render(iid, where, turns)
 
-    def _reply(self, iid: str, where: Where, text: str) -> None:
+    def _handle(self, item: InboxItem) -> None:
+        """One kept reply, click or start: the engine step and its messages, queued in the
+        outbox in one transaction; then sent. A busy database means "later", not "lost"."""
+        iid = item.interview_id
+        where = _where_of(item)
+        try:
+            self._step(item, where)
+        except Exception as err:
+            if is_busy(err):
+                self._busy_later(item, where)
+                return
+            with contextlib.suppress(Exception):  # a poisoned item is not replayed forever
+                self.store.finish_inbox(item.id, error=_describe(err))
+            raise
+        finally:
+            if item.kind == "start":
+                with self._lock:
+                    self._starting.discard(iid)
+        with self._lock:
+            self._busy_tries.pop(item.id, None)
+        fault("before_post")
+        self._deliver(iid)
+
+    def _step(self, item: InboxItem, where: Where) -> None:
+        iid = item.interview_id
+        self.store.hold_thread(
+            iid,
+            self.owner,
+            wait=self.delivery.hold_wait,
+            thread=(where.channel, where.thread_ts or ""),
+        )
+        released = False
+        try:
+            fresh = self.store.inbox_item(item.id)
+            if fresh is None or fresh.done_at is not None:
+                return
+            key = self._state_key(iid)
+            if fresh.started_key is not None and fresh.started_key != key:
+                # An earlier try got through the engine and died before its messages were
+                # queued: do not answer twice, just make sure the thread shows where it is.
+                plan = self._catch_up(iid, where)
+            else:
+                self.store.start_inbox(item.id, key)
+                fault("before_answer")
+                plan = self._run(item, iid, where)
+                fault("after_answer")
+            self.store.enqueue(
+                iid,
+                plan.items,
+                shown_key=plan.shown,
+                forget_question=plan.forget_question,
+                finish_inbox=item.id,
+                release=self.owner,
+            )
+            released = True
+        finally:
+            if not released:
+                with contextlib.suppress(Exception):
+                    self.store.release_thread(iid, self.owner)
+
+    def _run(self, item: InboxItem, iid: str, where: Where) -> Plan:
+        data = item.payload
+        if item.kind == "start":
+            return self._start(iid, where, str(data.get("use_case") or ""), bool(data.get("intro")))
+        if item.kind == "reply":
+            return self._reply(iid, where, str(data.get("text") or ""))
+        if item.kind == "choose":
+            return self._choose(
+                iid,
+                where,
+                str(data.get("question_id") or ""),
+                [str(v) for v in data.get("values") or []],
+                [str(v) for v in data.get("labels") or []],
+                data.get("message") or {},
+            )
+        log.warning("advisor: unknown inbox item %s for thread %s", item.kind, iid)
+        return Plan()
+
+    def _start(self, iid: str, where: Where, use_case: str, intro: bool) -> Plan:
+        if self.engine.exists(iid):
+            return self._catch_up(iid, where)
+        assert where.thread_ts is not None
+        first: list[tuple[str, dict[str, Any]]] = []
+        if intro:
+            first.append(self._post_item(where, blocks.parent_message(use_case, where.user)))
+        origin = {
+            "source": "slack",
+            "team_id": self.bot.team_id,
+            "channel_id": where.channel,
+            "thread_ts": where.thread_ts,
+            "user_id": where.user,
+        }
+        link = self._permalink(where.channel, where.thread_ts)
+        if link:
+            origin["permalink"] = link
+        turns = self.engine.start(iid, use_case=use_case, by=self.names(where.user), origin=origin)
+        plan = self._plan(where, turns)
+        plan.items[:0] = first
+        return plan
+
+    def _reply(self, iid: str, where: Where, text: str) -> Plan:
         if not self.engine.exists(iid):
-            return
+            return Plan()
         if not text:  # a bare @advisor in the thread: show where the interview stands
             pending = self.engine.pending(iid)
-            self._render(iid, where, [pending] if pending else [])
-            return
+            return self._plan(where, [pending] if pending else [])
         before = self.engine.pending(iid)
         turns = self.engine.reply(iid, text, by=self.names(where.user))
-        self._retire_question(iid, where, before, text)
-        self._render(iid, where, turns)
+        retire, forget = self._retire(iid, where, before, text)
+        plan = self._plan(where, turns)
+        plan.items[:0] = retire
+        plan.forget_question = forget
+        return plan
 
     def _choose(
         self,
@@ -723,32 +1076,43 @@ class SlackAdvisor:
         values: list[str],
         labels: list[str],
         message: dict[str, Any],
-    ) -> None:
+    ) -> Plan:
         pending = self.engine.pending(iid) if self.engine.exists(iid) else None
         if pending is None or pending.id != question_id:
             # A second click, or a click on an old question: nothing to answer. Take the
             # buttons off that message and tell only the person who clicked.
-            self._strip_buttons(where, message)
-            self._ephemeral(
-                where,
-                blocks.notice(
-                    "That question was already answered, so I left it as it was. "
-                    "The current question is the latest one in this thread."
-                ),
-            )
-            return
+            try:
+                self._ephemeral(
+                    where,
+                    blocks.notice(
+                        "That question was already answered, so I left it as it was. "
+                        "The current question is the latest one in this thread."
+                    ),
+                )
+            except Exception as exc:  # a private note is a nicety; the tidy-up still goes out
+                log.warning("advisor: no ephemeral note in thread %s: %s", iid, exc)
+            return Plan(self._strip_buttons(where, message))
         turns = self.engine.choose(iid, question_id, values, by=self.names(where.user))
         after = self.engine.pending(iid)
+        done: list[tuple[str, dict[str, Any]]] = []
+        forget = False
         if after is None or after.id != question_id:
+            answered = ", ".join(labels)
             if where.message_ts:
-                self._update(
-                    where,
-                    where.message_ts,
-                    blocks.answered_message(pending, ", ".join(labels), where.user),
-                )
-            with self._lock:
-                self._asked.pop(iid, None)
-        self._render(iid, where, turns)
+                message_ = blocks.answered_message(pending, answered, where.user)
+                done.append(self._update_item(where, where.message_ts, message_))
+            thread = self.store.thread(iid)
+            if thread is not None and thread.question and thread.question_ts:
+                shown = Question.model_validate(thread.question)
+                if shown.id == question_id:
+                    forget = True
+                    if thread.question_ts != where.message_ts and shown.options:
+                        message_ = blocks.answered_message(shown, answered, where.user)
+                        done.append(self._update_item(where, thread.question_ts, message_))
+        plan = self._plan(where, turns)
+        plan.items[:0] = done
+        plan.forget_question = forget
+        return plan
 
     def _set_status(self, iid: str, where: Where, memo_id: str, status: MemoStatus) -> None:
         memo = self.store.get_memo(memo_id)
@@ -760,105 +1124,403 @@ class SlackAdvisor:
             return
         by = self.names(where.user)
         memo = self.store.set_memo_status(memo.id, status, by)
+        items = []
         if where.message_ts:
-            self._update(
-                where,
-                where.message_ts,
-                blocks.memo_summary(
-                    memo.id,
-                    memo.assessment,
-                    use_case=memo.use_case,
-                    status=memo.status,
-                    decided_by=memo.decided_by,
-                ),
+            summary = blocks.memo_summary(
+                memo.id,
+                memo.assessment,
+                use_case=memo.use_case,
+                status=memo.status,
+                decided_by=memo.decided_by,
             )
-        comment = f"Memo {status} by <@{where.user}>. Updated {blocks.MEMO_FILENAME}:"
-        self._upload_memo(iid, where, memo.id, memo.markdown, memo.use_case, comment)
+            items.append(self._update_item(where, where.message_ts, summary))
+        comment = f"Memo {status} by {blocks.mention(where.user)}. Updated {blocks.MEMO_FILENAME}:"
+        items.append(self._upload_item(where, memo.id, comment))
+        self._send_now(iid, items)
 
-    def _render(self, iid: str, where: Where, turns: list[Any]) -> None:
+    def _plan(self, where: Where, turns: list[Any]) -> Plan:
+        """The outbox items for the engine's turns, in order."""
+        plan = Plan()
         for turn in turns:
             if isinstance(turn, Question):
-                posted = self._post(where, blocks.question_message(turn))
-                with self._lock:
-                    earlier = self._asked.get(iid)
-                    self._asked[iid] = (turn, str(posted["ts"]))
-                if earlier is not None and earlier[0].options:
-                    # Only the newest copy of a question keeps its buttons.
-                    self._update(where, earlier[1], blocks.superseded_message(earlier[0]))
+                key = question_key(turn)
+                item = self._post_item(where, blocks.question_message(turn))
+                item[1]["question"] = turn.model_dump(mode="json")
+                item[1]["key"] = key
+                plan.items.append(item)
+                plan.shown = key
             elif isinstance(turn, Reply):
-                self._post(where, blocks.reply_message(turn))
+                plan.items.append(self._post_item(where, blocks.reply_message(turn)))
             elif isinstance(turn, Ended):
-                self._post(where, blocks.ended_message(turn))
+                plan.items.append(self._post_item(where, blocks.ended_message(turn)))
+                plan.shown = CANCELLED
             elif isinstance(turn, MemoReady):
-                self._deliver_memo(iid, where, turn)
+                record = self.store.get_memo(turn.memo_id)
+                summary = blocks.memo_summary(
+                    turn.memo_id,
+                    turn.assessment,
+                    use_case=record.use_case if record else "",
+                    status=record.status if record else "proposed",
+                    decided_by=record.decided_by if record else None,
+                )
+                plan.items.append(self._post_item(where, summary))
+                plan.items.append(self._upload_item(where, turn.memo_id, None))
+                plan.shown = memo_key(turn.memo_id)
             else:
-                log.warning("advisor: unknown turn %r in thread %s", turn, iid)
+                log.warning("advisor: unknown turn %r in thread %s", turn, where.thread_ts)
+        return plan
 
-    def _retire_question(self, iid: str, where: Where, before: Question | None, said: str) -> None:
+    def _retire(
+        self, iid: str, where: Where, before: Question | None, said: str
+    ) -> tuple[list[tuple[str, dict[str, Any]]], bool]:
         """Once a typed reply moved the interview on, take the buttons off the question it
-        was pending on (if this process posted it), so nobody clicks a stale one."""
+        was pending on (its message is remembered in the store, so this works after a
+        restart too). Returns the update to send and whether the question is retired."""
         if before is None:
-            return
+            return [], False
         after = self.engine.pending(iid)
         if after is not None and after.id == before.id:
+            return [], False
+        thread = self.store.thread(iid)
+        if thread is None or not thread.question or not thread.question_ts:
+            return [], False
+        question = Question.model_validate(thread.question)
+        if question.id != before.id:
+            return [], False
+        if not question.options:
+            return [], True
+        message = blocks.answered_message(question, said, where.user, typed=True)
+        return [self._update_item(where, thread.question_ts, message)], True
+
+    def _state_key(self, iid: str) -> str | None:
+        """What the thread should be showing now: the pending question, the memo, or that
+        it was cancelled (None: nothing yet)."""
+        pending = self.engine.pending(iid)
+        if pending is not None:
+            return question_key(pending)
+        record = self.store.get_interview(iid)
+        if record is None:
+            return None
+        if record.status == "cancelled":
+            return CANCELLED
+        return memo_key(record.memo_id) if record.memo_id else None
+
+    def _catch_up(self, iid: str, where: Where) -> Plan:
+        """Messages a thread is missing because a process died between an engine step and
+        queueing what it said: the pending question, or the memo, or the cancellation."""
+        key = self._state_key(iid)
+        thread = self.store.thread(iid)
+        if key is None or (thread is not None and thread.shown_key == key):
+            return Plan()
+        pending = self.engine.pending(iid)
+        if pending is not None:
+            return self._plan(where, [pending])
+        if key == CANCELLED:
+            return self._plan(where, [Ended(text=LOST_CANCEL)])
+        record = self.store.get_interview(iid)
+        memo = self.store.get_memo(record.memo_id) if record and record.memo_id else None
+        if memo is None:
+            return Plan()
+        turn = MemoReady(memo_id=memo.id, markdown=memo.markdown, assessment=memo.assessment)
+        return self._plan(where, [turn])
+
+    def _reconcile(self, iid: str, where: Where) -> None:
+        """At start-up: queue what this thread should show but was never queued."""
+        thread = self.store.thread(iid)
+        if thread is not None and thread.shown_key == self._state_key(iid):
+            self._deliver(iid)
             return
+        try:
+            self.store.hold_thread(iid, self.owner, wait=0.0)
+        except Busy:
+            return  # another process is working on it and will queue what it shows
+        try:
+            plan = self._catch_up(iid, where)
+            self.store.enqueue(iid, plan.items, shown_key=plan.shown, release=self.owner)
+        finally:
+            self.store.release_thread(iid, self.owner)
+        self._deliver(iid)
+
+    def _adopt(self) -> None:
+        """Queue inbox items a dead process (or this one, before a restart) left unhandled."""
+        for item in self.store.adopt_inbox(self.owner):
+            if item.kind == "start":
+                with self._lock:
+                    self._starting.add(item.interview_id)
+            where = _where_of(item)
+            iid = item.interview_id
+            log.info("advisor: picking up %s #%d for thread %s", item.kind, item.id, iid)
+            self._submit(iid, where, iid, None, partial(self._handle, item))
+
+    def _busy_later(self, item: InboxItem, where: Where) -> None:
+        """The database stayed locked: the item is kept in the inbox; try again shortly,
+        and tell the thread once that its reply is waiting."""
         with self._lock:
-            asked = self._asked.get(iid)
-            if asked is None or asked[0].id != before.id:
-                return
-            del self._asked[iid]
-        question, ts = asked
-        if question.options:
-            message = blocks.answered_message(question, said, where.user, typed=True)
-            self._update(where, ts, message)
-
-    def _deliver_memo(self, iid: str, where: Where, turn: MemoReady) -> None:
-        record = self.store.get_memo(turn.memo_id)
-        use_case = record.use_case if record else ""
-        status = record.status if record else "proposed"
-        self._post(
-            where,
-            blocks.memo_summary(turn.memo_id, turn.assessment, use_case=use_case, status=status),
+            tries = self._busy_tries.get(item.id, 0) + 1
+            self._busy_tries[item.id] = tries
+        log.warning(
+            "advisor: database busy handling %s #%d in thread %s (try %d); retrying",
+            item.kind,
+            item.id,
+            item.interview_id,
+            tries,
         )
-        self._upload_memo(iid, where, turn.memo_id, turn.markdown, use_case, None)
+        if tries == 1 and item.kind != "start":
+            self._say(where, blocks.notice(BUSY_KEPT))
+        delay = min(self.delivery.cap, self.delivery.base * 2 ** (tries - 1))
+        iid = item.interview_id
+        self.inflight.add()
 
-    def _upload_memo(
+        def again() -> None:
+            try:
+                if not self._stop.is_set():
+                    self._submit(iid, where, iid, None, lambda: self._handle(item))
+            finally:
+                self.inflight.done()
+
+        timer = threading.Timer(delay, again)
+        timer.daemon = True
+        timer.start()
+
+    # -- the outbox: send in order, retry until Slack takes it ---------------------------
+
+    def _send_now(self, iid: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+        self.store.enqueue(iid, items)
+        self._deliver(iid)
+
+    def _deliver(self, iid: str) -> None:
+        """Send this thread's queued messages in order until none is left, one has to wait
+        for a retry, or another process is sending them."""
+        while True:
+            item = self.store.claim_next(iid, self.owner)
+            if item is None:
+                return
+            try:
+                self._send(item)
+            except Exception as err:
+                if not self._failed(item, err):
+                    return
+
+    def _deliver_later(self, iid: str) -> None:
+        with self._lock:
+            if iid in self._sending:
+                return
+            self._sending.add(iid)
+
+        def job() -> None:
+            with self._lock:
+                self._sending.discard(iid)
+            try:
+                self._deliver(iid)
+            except Exception:
+                log.exception("advisor: sending failed for thread %s", iid)
+
+        self.queues.submit(iid, job)
+
+    def _send(self, item: OutboxItem) -> None:
+        payload = item.payload
+        where = Where(str(payload["channel"]), payload.get("thread_ts"), "")
+        if item.kind == "post":
+            message = payload["message"]
+            if payload.get("question") and not self._still_shown(item):
+                # Answered while this copy waited (Slack was down): no live buttons on it.
+                message = blocks.settled_message(Question.model_validate(payload["question"]))
+            ts = self._already_sent(item, where, text=message["text"])
+            if ts is None:
+                ts = str(self._post(where, message)["ts"])
+                fault("after_post")
+            then: list[tuple[str, dict[str, Any]]] = []
+            question = None
+            if payload.get("question"):
+                thread = self.store.thread(item.interview_id)
+                if thread and thread.question and thread.question_ts and thread.question_ts != ts:
+                    earlier = Question.model_validate(thread.question)
+                    if earlier.options:  # only the newest copy of a question keeps buttons
+                        message = blocks.superseded_message(earlier)
+                        then.append(self._update_item(where, thread.question_ts, message))
+                question = (str(payload["key"]), payload["question"], ts)
+            self._delivered(item, then=then, question=question, sent_ts=ts)
+        elif item.kind == "update":
+            self._update(where, str(payload["ts"]), payload["message"])
+            self._delivered(item)
+        elif item.kind == "upload":
+            self._send_upload(item, where)
+        elif item.kind == "memo_text":
+            self._send_memo_text(item, where)
+        else:
+            self.store.give_up(item.id, self.owner, f"unknown kind {item.kind}")
+
+    def _delivered(
         self,
-        iid: str,
-        where: Where,
-        memo_id: str,
-        markdown: str,
-        use_case: str,
-        comment: str | None,
+        item: OutboxItem,
+        *,
+        then: list[tuple[str, dict[str, Any]]] | None = None,
+        question: tuple[str, dict[str, Any], str] | None = None,
+        sent_ts: str | None = None,
     ) -> None:
-        """decision-memo.md into the thread; if that fails, the memo as text (it is
-        already stored, so nothing is lost) and a log line with the thread id."""
-        title = f"Decision memo: {use_case}"[:250] if use_case else "Decision memo"
+        sent = self.store.delivered(
+            item.id, self.owner, then=then or [], question=question, sent_ts=sent_ts
+        )
+        if not sent:
+            log.warning(
+                "advisor: %s #%d for thread %s was taken over while being sent",
+                item.kind,
+                item.id,
+                item.interview_id,
+            )
+
+    def _send_upload(self, item: OutboxItem, where: Where) -> None:
+        """decision-memo.md into the thread. Slack unreachable: retried like any message.
+        Slack refusing the file (or still failing after ``upload_tries``): the memo goes out
+        as text in its place (it is stored either way), and the failure is logged."""
+        payload = item.payload
+        memo = self.store.get_memo(str(payload["memo_id"]))
+        if memo is None:
+            self.store.give_up(item.id, self.owner, "memo not found")
+            return
+        title = f"Decision memo: {memo.use_case}"[:250] if memo.use_case else "Decision memo"
+        comment = payload.get("comment")
+        if self._already_sent(item, where, text=comment or "", file=blocks.MEMO_FILENAME):
+            self._delivered(item)
+            return
         try:
             self.client.files_upload_v2(
                 channel=where.channel,
                 thread_ts=where.thread_ts,
-                content=markdown,
+                content=memo.markdown,
                 filename=blocks.MEMO_FILENAME,
                 title=title,
                 initial_comment=comment,
             )
-            return
         except Exception as exc:
-            log.error("advisor: memo upload failed for thread %s: %s", iid, exc)
-        self._post(
-            where,
+            # The file host answering with an error (HTTPError: API methods report theirs
+            # as SlackApiError) means Slack is up but will not take the file.
+            refused = isinstance(exc, SlackRequestError | urllib.error.HTTPError)
+            refused = refused or _permanent(exc)
+            if not refused and item.attempts < self.delivery.upload_tries:
+                raise
+            log.error("advisor: memo upload failed for thread %s: %s", item.interview_id, exc)
+            text = {"channel": where.channel, "thread_ts": where.thread_ts, "memo_id": memo.id}
+            self.store.rewrite(item.id, self.owner, "memo_text", {**text, "sent": 0})
+            return
+        self._delivered(item)
+
+    def _send_memo_text(self, item: OutboxItem, where: Where) -> None:
+        payload = dict(item.payload)
+        memo = self.store.get_memo(str(payload["memo_id"]))
+        if memo is None:
+            self.store.give_up(item.id, self.owner, "memo not found")
+            return
+        messages = [
             blocks.notice(
                 f"I couldn't attach {blocks.MEMO_FILENAME}, so here is the memo as text. "
-                f"It is saved: `advisor memo export {memo_id}` prints it too."
+                f"It is saved: `advisor memo export {memo.id}` prints it too."
             ),
+            *(Message(text=chunk, blocks=[]) for chunk in blocks.memo_text_chunks(memo.markdown)),
+        ]
+        for n in range(int(payload.get("sent") or 0), len(messages)):
+            self._post(where, messages[n])
+            payload["sent"] = n + 1
+            self.store.progress(item.id, self.owner, payload)
+        self._delivered(item)
+
+    def _still_shown(self, item: OutboxItem) -> bool:
+        thread = self.store.thread(item.interview_id)
+        return thread is None or thread.shown_key in (None, item.payload.get("key"))
+
+    def _already_sent(
+        self, item: OutboxItem, where: Where, *, text: str, file: str | None = None
+    ) -> str | None:
+        """For a message tried before (perhaps by a process that died after Slack took it
+        and before it was marked sent): the id of the copy already in the thread, if any.
+        Messages go out in order, so it can only be after the last one marked sent."""
+        if item.attempts <= 1 or not where.thread_ts:
+            return None
+        after = self.store.last_sent_ts(item.interview_id, item.id) or where.thread_ts
+        try:
+            found = self.client.conversations_replies(
+                channel=where.channel, ts=where.thread_ts, oldest=after, limit=200
+            )
+        except Exception as exc:  # cannot tell: sending twice beats not sending
+            log.warning("advisor: could not read thread %s back: %s", item.interview_id, exc)
+            return None
+        for message in found.get("messages") or []:
+            ts = str(message.get("ts") or "")
+            if not ts or _ts(ts) <= _ts(after) or ts == where.thread_ts:
+                continue
+            if message.get("user") != self.bot.user_id and message.get("bot_id") != self.bot.bot_id:
+                continue
+            names = [f.get("name") for f in message.get("files") or []]
+            if (file in names if file else not names) and (message.get("text") or "") == text:
+                log.info("advisor: %s #%d was already in the thread", item.kind, item.id)
+                return ts
+        return None
+
+    def _failed(self, item: OutboxItem, error: Exception) -> bool:
+        """Record a failed send. True if it was dropped for good (send the next one), False
+        if it waits for a retry (and holds the ones behind it)."""
+        described = _describe(error)
+        if _permanent(error) and (isinstance(error, SlackApiError) or item.attempts >= 3):
+            log.error(
+                "advisor: gave up sending %s #%d for thread %s: %s",
+                item.kind,
+                item.id,
+                item.interview_id,
+                described,
+                exc_info=not isinstance(error, SlackApiError),
+            )
+            self.store.give_up(item.id, self.owner, described)
+            return True
+        delay = min(self.delivery.cap, self.delivery.base * 2 ** max(0, item.attempts - 1))
+        delay *= 1 + random.random() * 0.2
+        if isinstance(error, SlackApiError):
+            asked = retry_after(getattr(error.response, "headers", None))
+            if asked is not None:
+                delay = max(delay, asked)
+        log.warning(
+            "advisor: could not send %s #%d for thread %s (attempt %d): %s; again in %.1fs",
+            item.kind,
+            item.id,
+            item.interview_id,
+            item.attempts,
+            described,
+            delay,
         )
-        for chunk in blocks.memo_text_chunks(markdown):
-            self._post(where, Message(text=chunk, blocks=[]))
+        self.store.retry_later(item.id, self.owner, described, time.time() + delay)
+        self._wake.set()
+        return False
+
+    def _drain_forever(self) -> None:
+        """Background: send what is due (retries, and work dead processes left), pick up
+        their unhandled inbox items, and prune what was sent long ago."""
+        sweep_every = max(self.delivery.poll * 6, 1.0)
+        next_sweep = time.monotonic() + sweep_every
+        next_prune = time.monotonic() + 60.0
+        while not self._stop.is_set():
+            wait = self.delivery.poll
+            try:
+                now = time.monotonic()
+                if now >= next_sweep:
+                    self._adopt()
+                    next_sweep = now + sweep_every
+                if now >= next_prune:
+                    self.store.prune_outbox(older_than=self.delivery.keep_sent)
+                    next_prune = now + 600.0
+                ready, soonest = self.store.outbox_due(self.owner)
+                for iid in ready:
+                    self._deliver_later(iid)
+                if soonest is not None:
+                    wait = max(0.01, min(wait, soonest - time.time()))
+            except Exception:
+                log.exception("advisor: outbox check failed")
+            if self._wake.wait(wait):
+                self._wake.clear()
+
+    # -- lists ---------------------------------------------------------------------------
 
     def _list(self, where: Where, respond: Respond | None) -> None:
         prefix = interview_id(self.bot.team_id, where.channel, "")
-        records = [r for r in self.store.list_interviews() if r.id.startswith(prefix)][:15]
+        records = self.store.list_interviews(prefix=prefix, limit=15)
         self._ephemeral(where, blocks.list_message([self._row(r) for r in records]), respond)
 
     def _publish_home(self, user: str) -> None:
@@ -866,19 +1528,10 @@ class SlackAdvisor:
 
     def _user_rows(self, user: str) -> list[Row]:
         """Interviews this person started, or answered in, newest first."""
-        name = self.names(user)
-        answered = {
-            row["interview_id"]
-            for row in self.store.db.query(
-                "SELECT DISTINCT interview_id FROM answers WHERE by = ?", [name]
-            )
-        }
-        mine = [
-            r
-            for r in self.store.list_interviews()
-            if r.origin.get("user_id") == user or r.id in answered
-        ]
-        return [self._row(r) for r in mine[:25]]
+        records = self.store.list_interviews(
+            prefix=f"{self.bot.team_id}:", involving=(user, self.names(user)), limit=25
+        )
+        return [self._row(r) for r in records]
 
     def _row(self, record: InterviewRecord) -> Row:
         memo = self.store.get_memo(record.memo_id) if record.memo_id else None
@@ -893,6 +1546,19 @@ class SlackAdvisor:
         )
 
     # -- Web API calls -----------------------------------------------------------------
+
+    @staticmethod
+    def _post_item(where: Where, message: Message) -> tuple[str, dict[str, Any]]:
+        return "post", {"channel": where.channel, "thread_ts": where.thread_ts, "message": message}
+
+    @staticmethod
+    def _update_item(where: Where, ts: str, message: Message) -> tuple[str, dict[str, Any]]:
+        return "update", {"channel": where.channel, "ts": ts, "message": message}
+
+    @staticmethod
+    def _upload_item(where: Where, memo_id: str, comment: str | None) -> tuple[str, dict[str, Any]]:
+        payload = {"channel": where.channel, "thread_ts": where.thread_ts, "memo_id": memo_id}
+        return "upload", {**payload, "comment": comment}
 
     def _post(self, where: Where, message: Message) -> Any:
         args: dict[str, Any] = {
@@ -920,16 +1586,15 @@ class SlackAdvisor:
             args["metadata"] = message["metadata"]
         self.client.chat_update(**args)
 
-    def _strip_buttons(self, where: Where, message: dict[str, Any]) -> None:
+    def _strip_buttons(
+        self, where: Where, message: dict[str, Any]
+    ) -> list[tuple[str, dict[str, Any]]]:
         kept = [b for b in message.get("blocks") or [] if b.get("type") != "actions"]
         if not where.message_ts or len(kept) == len(message.get("blocks") or []):
-            return
+            return []
         kept.append(blocks.context("_Already answered._"))
-        self._update(
-            where,
-            where.message_ts,
-            Message(text=message.get("text") or "Already answered", blocks=kept),
-        )
+        text = message.get("text") or "Already answered"
+        return [self._update_item(where, where.message_ts, Message(text=text, blocks=kept))]
 
     def _ephemeral(self, where: Where, message: Message, respond: Respond | None = None) -> None:
         """A message only ``where.user`` sees; through response_url when the bot is not
@@ -956,6 +1621,16 @@ class SlackAdvisor:
             log.warning("advisor: no permalink for %s/%s: %s", channel, ts, exc)
             return None
 
+    def _say(self, where: Where, message: Message) -> None:
+        """Straight to Slack, not through the outbox (for when the database is the problem)."""
+        try:
+            if where.thread_ts:
+                self._post(where, message)
+            elif where.channel and where.user:
+                self._ephemeral(where, message)
+        except Exception:
+            log.exception("advisor: could not tell %s", where.channel or "-")
+
     def _apologise(self, where: Where, respond: Respond | None) -> None:
         try:
             if where.thread_ts:
@@ -966,3 +1641,19 @@ class SlackAdvisor:
                 self._ephemeral(where, blocks.notice(APOLOGY))
         except Exception:
             log.exception("advisor: could not apologise in %s", where.channel or "-")
+
+
+def _ts(ts: str) -> float:
+    with contextlib.suppress(ValueError):
+        return float(ts)
+    return 0.0
+
+
+def _where_of(item: InboxItem) -> Where:
+    data = item.payload
+    return Where(
+        str(data.get("channel") or ""),
+        data.get("thread_ts"),
+        str(data.get("user") or ""),
+        data.get("message_ts"),
+    )

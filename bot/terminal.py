@@ -147,6 +147,9 @@ class Pretty:
         self.say()
         self.say(f"Paused. Your answers are saved; continue with: {self.resume_cmd}", fg="yellow")
 
+    def usage(self, totals: dict[str, int]) -> None:
+        self.say(usage_line(totals), dim=True)
+
     def read(self, prompt: str = "> ") -> str | None:
         try:
             return input(prompt)
@@ -227,6 +230,16 @@ class Jsonl:
 Face = Pretty | Jsonl
 
 
+def usage_line(totals: dict[str, int]) -> str:
+    """One interview's Claude usage (``Store.usage``) as one sentence."""
+    calls = totals.get("calls", 0)
+    return (
+        f"Claude: {calls:,} call{'' if calls == 1 else 's'}, "
+        f"{totals.get('input_tokens', 0):,} in / {totals.get('output_tokens', 0):,} out tokens, "
+        f"{totals.get('cache_read_tokens', 0):,} read from cache."
+    )
+
+
 def _show(face: Face, turns: Sequence[Turn], store: Store) -> tuple[bool, bool]:
     """Draw the turns; returns (memo written, ended)."""
     wrote = ended = False
@@ -276,7 +289,8 @@ def chat(
     advisor chat --resume cli:3f2a...     continues an interview you stopped
     """
     by = _who(name)
-    service = Interviews(llm=_llm())
+    llm = _llm()
+    service = Interviews(llm=llm)
     resumed = resume_id is not None
     if resume_id is not None:
         if not service.exists(resume_id):
@@ -293,7 +307,17 @@ def chat(
     )
     face.intro(interview_id, resumed)
     text = " ".join(use_case).strip()
-    turns = service.start(interview_id, use_case="" if resumed else text, by=by)
+    _converse(face, service, interview_id, by, use_case="" if resumed else text, resumed=resumed)
+    if llm is not None and isinstance(face, Pretty):
+        face.usage(service.store.usage(interview_id))
+
+
+def _converse(
+    face: Face, service: Interviews, interview_id: str, by: str, *, use_case: str, resumed: bool
+) -> None:
+    """Ask and answer until the memo is written and accepted as is, the interview ends, or
+    input runs out (``--jsonl`` then exits 1: the script stopped before the end)."""
+    turns = service.start(interview_id, use_case=use_case, by=by)
     wrote, ended = _show(face, turns, service.store)
     finished = wrote or ended or (resumed and service.pending(interview_id) is None)
     while True:
@@ -326,11 +350,24 @@ def memo() -> None:
     """List, export, accept or reject decision memos."""
 
 
+USAGE_COLUMNS = (
+    ("CALLS", "calls", 5),
+    ("INPUT", "input_tokens", 9),
+    ("OUTPUT", "output_tokens", 9),
+    ("CACHE WRITE", "cache_write_tokens", 11),
+    ("CACHE READ", "cache_read_tokens", 11),
+)
+
+
 @memo.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Every version, not just the latest.")
-def memo_list(show_all: bool) -> None:
+@click.option(
+    "--usage", "show_usage", is_flag=True, help="Add each interview's Claude calls and tokens."
+)
+def memo_list(show_all: bool, show_usage: bool) -> None:
     """Memos, newest first: id, date, status, approach, use case."""
-    memos = Store().list_memos()
+    store = Store()
+    memos = store.list_memos()
     if not show_all:
         latest: dict[str, MemoRecord] = {}
         for record in memos:
@@ -339,12 +376,19 @@ def memo_list(show_all: bool) -> None:
     if not memos:
         click.echo("No memos yet. Run `advisor chat` to write one.")
         return
-    click.echo(f"{'ID':<9} {'DATE':<10} {'STATUS':<9} {'APPROACH':<19} USE CASE")
+    usage_head = "".join(f"{name:>{width}} " for name, _, width in USAGE_COLUMNS)
+    head = f"{'ID':<9} {'DATE':<10} {'STATUS':<9} {'APPROACH':<19} "
+    click.echo(head + (usage_head if show_usage else "") + "USE CASE")
     for r in memos:
         version = f" (v{r.version})" if r.version > 1 else ""
         use_case = r.use_case if len(r.use_case) <= 60 else r.use_case[:59] + "…"
+        tokens = ""
+        if show_usage:
+            totals = store.usage(r.interview_id)
+            tokens = "".join(f"{totals[key]:>{width},} " for _, key, width in USAGE_COLUMNS)
         click.echo(
-            f"{r.id:<9} {r.created_at[:10]:<10} {r.status:<9} {r.approach:<19} {use_case}{version}"
+            f"{r.id:<9} {r.created_at[:10]:<10} {r.status:<9} {r.approach:<19} "
+            f"{tokens}{use_case}{version}"
         )
 
 

@@ -50,6 +50,11 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 4_000  # a reply longer than this is cut before parsing (the store keeps it whole)
 MAX_STORED = 20_000
 USE_CASE_ID = "use_case"
+LINE_CHARS = 120  # an opening longer than this (or of several sentences) gets a short title
+TITLE_CHARS = 100  # an offline title: the first sentence, cut at a word to about this
+# A reply the offline parser reads completely goes to the LLM only when it says more than a
+# short answer could ("2", "yes", "400 items, 82% now, need 95%" need no model).
+MODEL_WORDS = 8
 
 HELP = (
     "Answer in your own words, or pick an option by number. You can also type:\n"
@@ -128,6 +133,7 @@ class State(TypedDict, total=False):
     history: list[dict[str, Any]]  # {"question", "fields", "skipped"} per question settled
     asked_use_case: bool  # the use case was the interview's first question (for numbering)
     partial: dict[str, Any] | None  # {"question", "fields"}: answered in part, asked once more
+    clash: dict[str, Any] | None  # {"question", "readings"}: LLM and parser disagreed, asked once
     hint: str  # why the last answer could not be read
     ask_next: str | None  # a question to ask before the usual routing (back, change)
     finish: bool  # "memo": stop asking
@@ -235,7 +241,7 @@ class Interviews:
             at = self.clock()
             text = " ".join((use_case or "").split())
             self.store.create_interview(
-                interview_id, use_case=text[:500], by=by, at=at, origin=origin
+                interview_id, use_case=_title(use_case or ""), by=by, at=at, origin=origin
             )
             state: State = {
                 "interview_id": interview_id,
@@ -258,7 +264,7 @@ class Interviews:
                 self.store.record_answer(
                     interview_id, question_id=USE_CASE_ID, text=use_case[:MAX_STORED], by=by, at=at
                 )
-                profile, records = _use_case(text, by=by, at=at)
+                profile, records = _use_case(use_case[:MAX_STORED], by=by, at=at)
                 state["profile"] = profile.model_dump(mode="json")
                 state["provenance"] = [r.model_dump(mode="json") for r in records]
             return self._run(interview_id, state)
@@ -474,13 +480,19 @@ class Interviews:
 
     def _intake(self, state: State) -> dict[str, Any]:
         if state.get("profile") is not None:
-            # The use case came with start(); let the LLM (if any) read more out of it.
+            # The use case came with start(); let the LLM (if any) read more out of the whole
+            # opening text (the profile holds only its title).
             profile = _profile(state)
+            opening = next(
+                (p["said"] for p in state.get("provenance", []) if p["field"] == USE_CASE_ID),
+                profile.use_case,
+            )
             return self._extracted(
-                state, profile, profile.use_case, by=state.get("started_by", ""), pending=None
+                state, profile, opening, by=state.get("started_by", ""), pending=None
             )
         payload = interrupt(self._use_case_question(state).model_dump(mode="json"))
-        text = " ".join(str(payload.get("text") or "").split())
+        raw = str(payload.get("text") or "")
+        text = " ".join(raw.split())
         by, at = str(payload["by"]), str(payload["at"])
         command = parse_command(text)
         if command is not None and command.kind == "cancel":
@@ -494,13 +506,9 @@ class Interviews:
                 "at": at,
                 "hint": "First tell me what the model is for, in a line.",
             }
-        if not text or len(text) > 500:
-            return {
-                "at": at,
-                "hint": "In one line (under 500 characters): what goes in, and what should "
-                "come out?",
-            }
-        profile, records = _use_case(text, by=by, at=at)
+        if not text:
+            return {"at": at, "hint": "In a line: what goes in, and what should come out?"}
+        profile, records = _use_case(raw, by=by, at=at)
         update: dict[str, Any] = {
             "at": at,
             "hint": "",
@@ -519,29 +527,44 @@ class Interviews:
     def _extracted(
         self, state: State, profile: Profile, text: str, *, by: str, pending: str | None
     ) -> dict[str, Any]:
-        """What the optional LLM reads out of ``text``, merged with provenance and reported."""
+        """What the optional LLM reads out of the opening ``text``, merged with provenance and
+        reported. When the opening was too long to be its own title, the model's one-line
+        summary replaces the offline title (the whole text stays in the provenance)."""
         if self.llm is None:
             return {}
-        found = self._llm_extract(text, profile, pending, state)
-        if not found:
-            return {}
+        titled = profile.use_case != " ".join(text.split())
+        found = self._llm_extract(text, profile, pending, state, title=titled)
+        provenance = list(state.get("provenance", []))
+        noted: dict[str, Any] = {}
+        title = " ".join(str(found.pop(USE_CASE_ID, "") or "").split())
+        if title and title != profile.use_case:
+            profile = profile.model_copy(update={USE_CASE_ID: title})
+            # Retitle the opening's own record: the title was derived, nobody said it.
+            index = max(i for i, p in enumerate(provenance) if p["field"] == USE_CASE_ID)
+            provenance[index] = {**provenance[index], "value": title}
+            noted[USE_CASE_ID] = title
         profile, records, applied = _merge_each(
             profile, found, by=by, at=state.get("at", ""), said=text
         )
-        if not applied:
+        noted.update(applied)
+        if not noted:
             return {}
         return {
             "profile": profile.model_dump(mode="json"),
-            "provenance": [
-                *state.get("provenance", []),
-                *(r.model_dump(mode="json") for r in records),
-            ],
-            "outbox": [_reply(f"I noted: {_noted(applied)}. Reply 'change …' if that's wrong.")],
+            "provenance": [*provenance, *(r.model_dump(mode="json") for r in records)],
+            "outbox": [_reply(f"I noted: {_noted(noted)}. Reply 'change …' if that's wrong.")],
         }
 
     def _llm_extract(
-        self, text: str, profile: Profile, pending: str | None, state: State
+        self,
+        text: str,
+        profile: Profile,
+        pending: str | None,
+        state: State,
+        *,
+        title: bool = False,
     ) -> dict[str, Any]:
+        """Fields the LLM reads from ``text``; its ``use_case`` summary only with ``title``."""
         assert self.llm is not None
         try:
             found = self.llm.extract(
@@ -550,7 +573,11 @@ class Interviews:
         except Exception:  # the hook promises None on failure; be sure of it
             log.exception("llm extract failed")
             return {}
-        return {k: v for k, v in (found or {}).items() if k in FIELDS and k != USE_CASE_ID}
+        return {
+            k: v
+            for k, v in (found or {}).items()
+            if k in FIELDS and (k != USE_CASE_ID or (title and isinstance(v, str)))
+        }
 
     # questions ----------------------------------------------------------------------
 
@@ -580,20 +607,48 @@ class Interviews:
         profile = _profile(state)
         if values is not None:
             parsed = parse_choice(spec, [str(v) for v in values])
-            return {**base, **self._settle(spec, state, profile, parsed, {}, text, by, at)}
+            settled = self._settle(spec, state, profile, parsed, {}, text, by, at)
+            return {**base, **settled, "clash": None}
         command = parse_command(text)
         if command is not None:
             return {**base, **self._command(command, spec, state, profile, by, at)}
-        extracted = self._llm_extract(text, profile, spec.id, state) if self.llm else {}
-        wanted = catalog.missing_fields(spec, profile, _settled(state)) or None
-        parsed = parse_answer(spec, text, fields=wanted)
+        asked = state.get("clash") or {}
+        asked = asked if asked.get("question") == spec.id else {}
+        picked = _pick_reading(text, asked.get("readings") or {})
+        if picked:  # "the first" / "the second": one of the two readings we offered
+            parsed, extracted = Parsed(values=picked), {}
+        else:
+            wanted = catalog.missing_fields(spec, profile, _settled(state)) or None
+            parsed = parse_answer(spec, text, fields=wanted)
+            extracted = (
+                self._llm_extract(text, profile, spec.id, state)
+                if self.llm is not None and _needs_model(parsed, text)
+                else {}
+            )
+        confirm = ""
+        taken: dict[str, Any] = dict(picked or {})
         if extracted and parsed.ok and not parsed.skipped:
             clash = _conflicts(extracted, parsed.values)
-            if clash:
-                for name in clash:
-                    extracted.pop(name, None)
-                parsed = Parsed(ok=False, hint=_clash_text(clash))
-        return {**base, **self._settle(spec, state, profile, parsed, extracted, text, by, at)}
+            for name in clash:
+                extracted.pop(name, None)
+            if clash and not asked:
+                # Ask once which reading is meant; keep the rest of the answer meanwhile.
+                confirm = _clash_text(clash)
+                rest = {k: v for k, v in parsed.values.items() if k not in clash}
+                parsed = Parsed(values=rest, missing=list(clash), hint=confirm)
+                asked = {
+                    "question": spec.id,
+                    "readings": {n: [a, b] for n, (a, b) in clash.items()},
+                }
+            elif clash:  # asked already: the words as the offline parser reads them stand
+                taken.update({name: parsed.values[name] for name in clash})
+        update = self._settle(spec, state, profile, parsed, extracted, text, by, at, confirm)
+        done = any(h["question"] == spec.id for h in update.get("history", []))
+        update["clash"] = None if done else (asked or None)
+        if taken and done:
+            note = _reply(f"Going with {_noted(taken)}. Reply 'change …' if you meant otherwise.")
+            update["outbox"] = [*update.get("outbox", []), note]
+        return {**base, **update}
 
     def _settle(
         self,
@@ -605,12 +660,14 @@ class Interviews:
         said: str,
         by: str,
         at: str,
+        confirm: str = "",
     ) -> dict[str, Any]:
         """Apply one answer to the pending question (plus anything the LLM read).
 
         The question is settled (never routed to again) when the answer gave a value, said
         skip, or was complete. A partial answer ("82% against 95%") is kept and the question
-        asked once more for what is missing; a second partial answer settles it.
+        asked once more for what is missing; a second partial answer settles it. ``confirm``
+        (the LLM and the parser read a field two ways) keeps what was read and asks again.
         """
         outbox: list[dict[str, Any]] = []
         history = list(state.get("history", []))
@@ -637,7 +694,10 @@ class Interviews:
             outbox.append(_reply(f"Noted: {_noted(applied)}."))
         still = catalog.missing_fields(spec, profile, _settled(state))
         answered = any(name in applied for name in spec.fields)
-        if parsed.skipped and not answered:
+        if confirm:
+            result["partial"] = {"question": spec.id, "fields": fields}
+            result["hint"] = confirm
+        elif parsed.skipped and not answered:
             history.append({"question": spec.id, "fields": fields, "skipped": True})
             outbox.append(_reply("Skipped: it goes on the memo's open questions."))
         elif answered and still and parsed.missing and earlier.get("question") != spec.id:
@@ -708,6 +768,7 @@ class Interviews:
             "provenance": provenance,
             "history": history,
             "ask_next": last["question"],
+            "clash": None,
             "outbox": [_reply("Going back one question.")],
         }
 
@@ -785,12 +846,15 @@ class Interviews:
         if spec is not None and _is_why(question):
             cited = card_citation(spec.why_card) if getattr(spec, "why_card", None) else None
             return _reply(f"Why I ask: {spec.why}", [cited] if cited else [])
+        subject = _defined(question)
         try:
             with self._knowledge_lock:
-                hits = search(self._knowledge, question, k=3)
+                hits = search(self._knowledge, question, k=5 if subject else 3)
         except Exception:
             log.exception("knowledge search failed")
             hits = []
+        if subject:
+            hits = _definition_first(hits, subject)[:3]
         if not hits:
             return _reply(
                 "I have no guidance on that. Try asking about prompting, RAG, fine-tuning, "
@@ -900,10 +964,57 @@ class Interviews:
 # helpers -------------------------------------------------------------------------------
 
 
-def _use_case(text: str, *, by: str, at: str) -> tuple[Profile, list[Provenance]]:
-    short = text if len(text) <= 500 else text[:497].rsplit(" ", 1)[0] + "…"
-    profile = Profile(use_case=short)
-    return profile, [Provenance(field=USE_CASE_ID, value=short, by=by, at=at, said=text)]
+_ABBREVIATION = re.compile(r"(?:^|\s)[A-Z][\w.]{0,3}\.$")
+_SENTENCE_END = re.compile(r"\n|(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+def _title(raw: str) -> str:
+    """The use case as a title: a one-line opening as it is; a longer one (over a line,
+    or several sentences) by its first sentence, cut at a word to about TITLE_CHARS."""
+    text = " ".join(raw.split())
+    parts = _SENTENCE_END.split(raw.strip())
+    if len(text) <= LINE_CHARS and len(parts) == 1:
+        return text
+    first = parts[0]
+    for part in parts[1:]:  # "Dr. Lee's team ...": a short capitalised word is no sentence end
+        if not _ABBREVIATION.search(first):
+            break
+        first += " " + part
+    first = " ".join(first.split()).rstrip(".") or text
+    if len(first) > TITLE_CHARS:
+        cut = first[: TITLE_CHARS + 1].rsplit(" ", 1)[0] if " " in first else first
+        first = cut[:TITLE_CHARS].rstrip(" ,;:-") + "…"
+    return first
+
+
+def _use_case(raw: str, *, by: str, at: str) -> tuple[Profile, list[Provenance]]:
+    """The opening text as a profile: its title, with the whole text as what was said."""
+    title = _title(raw)
+    profile = Profile(use_case=title)
+    said = " ".join(raw.split())
+    return profile, [Provenance(field=USE_CASE_ID, value=title, by=by, at=at, said=said)]
+
+
+def _needs_model(parsed: Parsed, text: str) -> bool:
+    """Whether a reply is worth an LLM call: the offline parser could not read it all, or
+    it says more than a short answer does."""
+    return not parsed.ok or bool(parsed.missing) or len(text.split()) > MODEL_WORDS
+
+
+_FIRST = re.compile(r"(?:the )?(?:first|former|1st)(?: one| reading)?")
+_SECOND = re.compile(r"(?:the )?(?:second|latter|2nd)(?: one| reading)?")
+
+
+def _pick_reading(text: str, readings: dict[str, list[Any]]) -> dict[str, Any] | None:
+    """After a clash, 'the first' picks the offline reading and 'the second' the LLM's."""
+    if not readings:
+        return None
+    said = re.sub(r"[^a-z0-9 ]+", " ", text.lower())
+    said = " ".join(w for w in said.split() if w not in ("i", "meant", "mean", "please"))
+    for pattern, index in ((_FIRST, 0), (_SECOND, 1)):
+        if pattern.fullmatch(said):
+            return {name: pair[index] for name, pair in readings.items()}
+    return None
 
 
 def _merge_each(
@@ -948,6 +1059,45 @@ def _is_why(text: str) -> bool:
         and len(words) <= 6
         and set(words) <= _WHY_WORDS
     )
+
+
+_DEFINITIONAL = re.compile(
+    r"\s*(?:what\s+is|what's|whats|what\s+are|define)\s+(?:an?\s+|the\s+)?(?P<subject>.+)",
+    re.IGNORECASE,
+)
+
+
+# Words around a subject that do not change what is being defined ("what is RAG, exactly?").
+_FILLER = frozenset(
+    {"a", "an", "the", "exactly", "really", "actually", "again", "briefly", "simply", "in"}
+    | {"short", "plain", "simple", "terms", "words"}
+)
+
+
+def _defined(question: str) -> list[str]:
+    """The words of X in "what is X?", "what's X", "what are X", "define X"; else []."""
+    found = _DEFINITIONAL.fullmatch(question.replace("’", "'"))
+    words = re.findall(r"[a-z0-9]+", found["subject"].lower()) if found else []
+    return [word for word in words if word not in _FILLER]
+
+
+def _definition_first(hits: Sequence[Hit], subject: list[str]) -> list[Hit]:
+    """The hits with the card that defines the subject first, when one is among them.
+
+    Defining cards are named ``what-is-<topic>``; the topic must be the whole subject (its
+    words, or its acronym: "rag" for "retrieval augmented generation"), so "what is the
+    difference between RAG and fine-tuning?" keeps the search order.
+    """
+    initials = "".join(word[0] for word in subject) if len(subject) > 1 else ""
+
+    def defines(hit: Hit) -> bool:
+        if not hit.id.startswith("what-is-"):
+            return False
+        topic = hit.id.removeprefix("what-is-").split("-")
+        return set(topic) == set(subject) or "".join(topic) == initials
+
+    first = next((hit for hit in hits if defines(hit)), None)
+    return list(hits) if first is None else [first, *(hit for hit in hits if hit is not first)]
 
 
 def _same(a: Any, b: Any) -> bool:

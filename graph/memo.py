@@ -567,6 +567,22 @@ def _validation(p: Profile, a: Assessment) -> list[str]:
     return out
 
 
+QUOTE_CHARS = 2_000  # the team's opening description, quoted under Context
+TABLE_QUOTE_CHARS = 200  # ... and shortened in the answers table, which points to the quote
+
+
+def _opening(provenance: Sequence[Provenance]) -> str:
+    """The team's opening description when the use case is a title made from it, else ""."""
+    first = next((r for r in provenance if r.field == "use_case"), None)
+    if first is None or first.said in ("", "back") or first.said == first.value:
+        return ""
+    return first.said
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
+
+
 def _answers_table(
     provenance: Sequence[Provenance], question_for: Callable[[str], str] | None
 ) -> list[str]:
@@ -582,8 +598,11 @@ def _answers_table(
             groups[-1][1].append((i, record))
         else:
             groups.append((key, [(i, record)]))
+    opening = _opening(provenance)
     lines = ["| Question | Answer | Recorded as | Who | When |", "|---|---|---|---|---|"]
     for (said, by, at), records in groups:
+        if opening and said == opening and len(said) > TABLE_QUOTE_CHARS:
+            said = _shorten(said, TABLE_QUOTE_CHARS) + " (in full under Context and problem)"
         first = records[0][1].field
         question = question_for(first) if question_for else FIELD_LABELS.get(first, first)
         recorded = []
@@ -646,6 +665,9 @@ def render_memo(
     if memo_ref:
         out.append(f"- **Memo:** {memo_ref}")
     out += ["", "## Context and problem", "", f"**Use case:** {p.use_case.strip()}", ""]
+    opening = _opening(provenance)
+    if opening:
+        out += [f"> {_shorten(opening, QUOTE_CHARS)}", ""]
     out += [prose.get("context") or _context(p), ""]
 
     out += ["## Decision drivers", ""]

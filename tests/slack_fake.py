@@ -16,6 +16,10 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
+import re
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -25,6 +29,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 BOT_TOKEN = "xoxb-test-token"
@@ -85,7 +90,10 @@ class FakeSlack:
 
         class Server(ThreadingHTTPServer):
             request_queue_size = 128  # socketserver's default of 5 drops bursts of calls
+            allow_reuse_address = True  # down() then up() on the same port
 
+        self._server_class = Server
+        self._handler_class = Handler
         self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -93,14 +101,32 @@ class FakeSlack:
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
+        self.is_up = True
 
     def __enter__(self) -> FakeSlack:
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.is_up:
+            self.down()
+
+    def down(self) -> None:
+        """Stop listening: every call now gets "connection refused"."""
         self.server.shutdown()
         self.server.server_close()
+        self._thread.join(5)
+        self.is_up = False
+
+    def up(self) -> None:
+        """Listen again on the same port (after ``down``), with everything kept."""
+        self.server = self._server_class(("127.0.0.1", self.port), self._handler_class)
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        self.is_up = True
 
     # --- test controls ----------------------------------------------------------------
 
@@ -331,6 +357,31 @@ class FakeSlack:
             },
         }
 
+    def _api_conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, root = args["channel"], args["ts"]
+        oldest = float(args.get("oldest") or 0)
+        found = []
+        for (ch, ts), m in sorted(self.messages.items(), key=lambda kv: float(kv[0][1])):
+            in_thread = ch == channel and (ts == root or m.get("thread_ts") == root)
+            if in_thread and (ts == root or float(ts) > oldest):
+                found.append({k: v for k, v in m.items() if k != "channel"})
+        for f in self.files.values():
+            in_thread = f.get("channel") == channel and f.get("thread_ts") == root
+            if in_thread and f.get("ts") and float(f["ts"]) > oldest:
+                found.append(
+                    {
+                        "type": "message",
+                        "ts": f["ts"],
+                        "thread_ts": root,
+                        "user": BOT_USER,
+                        "bot_id": BOT_ID,
+                        "text": f.get("initial_comment") or "",
+                        "files": [{"id": f["id"], "name": f["name"]}],
+                    }
+                )
+        found.sort(key=lambda m: float(m["ts"]))
+        return {"ok": True, "messages": copy.deepcopy(found), "has_more": False}
+
     def _api_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         self.views.append(args)
         return {"ok": True, "view": {"id": f"V{next(self._ids)}", **args["view"]}}
@@ -356,6 +407,7 @@ class FakeSlack:
             entry.update(
                 {
                     "title": item.get("title"),
+                    "initial_comment": args.get("initial_comment"),
                     "completed": True,
                     "channel": args.get("channel_id"),
                     "thread_ts": args.get("thread_ts"),
@@ -469,18 +521,16 @@ class SlackSender:
     def user_ts(self) -> str:
         return self.fake.next_ts()
 
-    def reply(
+    def reply_event(
         self,
         text: str,
         *,
         thread_ts: str,
         user: str = "U0ANA",
         channel: str = "C0CHAN",
-        event_id: str | None = None,
-        retry: int | None = None,
         **extra: Any,
-    ) -> Sent:
-        """A person's message in a thread (a ``message`` event with ``thread_ts``)."""
+    ) -> dict[str, Any]:
+        """A person's message in a thread, kept in the fake's thread; ``event`` sends it."""
         event = {
             "type": "message",
             "channel": channel,
@@ -493,6 +543,21 @@ class SlackSender:
         }
         event.update(extra)
         self.fake.add_user_message(event)
+        return event
+
+    def reply(
+        self,
+        text: str,
+        *,
+        thread_ts: str,
+        user: str = "U0ANA",
+        channel: str = "C0CHAN",
+        event_id: str | None = None,
+        retry: int | None = None,
+        **extra: Any,
+    ) -> Sent:
+        """A person's message in a thread (a ``message`` event with ``thread_ts``)."""
+        event = self.reply_event(text, thread_ts=thread_ts, user=user, channel=channel, **extra)
         return self.event(event, event_id=event_id, retry=retry)
 
     def mention(
@@ -611,3 +676,75 @@ def transcript(fake: FakeSlack, channel: str, thread_ts: str) -> str:
                 body.append("  " + " ".join(labels))
         lines.append(f"[{who}] " + ("\n    ".join(body) or item.get("text", "")))
     return "\n".join(lines)
+
+
+# --- the real command ----------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Serve:
+    """``advisor serve`` in its own process (HTTP, waitress), against ``fake``, on the
+    ADVISOR_DB of the test. ``fault``: ADVISOR_FAULT for this run (see bot/slack_app.py)."""
+
+    def __init__(self, fake: FakeSlack, *, fault: str | None = None) -> None:
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.url,
+            "PORT": "0",
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("SLACK_APP_TOKEN", None)
+        env.pop("ADVISOR_FAULT", None)
+        if fault:
+            env["ADVISOR_FAULT"] = fault
+        self.output: list[str] = []
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from bot.cli import cli; cli()",
+                "serve",
+                "--host",
+                "127.0.0.1",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+            found = re.search(r"listening on (http://\S+/slack/events)", line)
+            if found:
+                self.send = SlackSender(found.group(1), fake)
+                threading.Thread(target=self._drain, daemon=True).start()
+                return
+        raise AssertionError(f"advisor serve did not start: {''.join(self.output)}")
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+
+    def died(self, timeout: float = 10.0) -> int:
+        """Wait for the process to end by itself (a fault); its exit status."""
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()

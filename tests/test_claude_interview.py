@@ -137,6 +137,76 @@ def test_a_reading_that_contradicts_the_offline_parser_is_confirmed(
     assert memo.assessment["approach"] == "fine_tuning"
 
 
+# A team that opens with a long paragraph: the facts come after the first 500 characters.
+EMAILS_STORY = (
+    "Some background first. Our support organisation answers customers of a home-appliance "
+    "retailer, and every inbound email has to reach the right team before an agent can pick it "
+    "up: billing, deliveries, returns, warranty claims, installation and so on. Misrouted mail "
+    "bounces between teams for a day or more, customers write again, and the duplicates make "
+    "the backlog worse. A prompted model routes the mail today and it mostly works, but the "
+    "misroutes it still makes are the expensive ones, so we want to know whether to invest in "
+    "fine-tuning or keep improving the prompt. The facts as we know them. " + EMAILS_TEXT
+)
+STORY_TITLE = "Route inbound support emails to 12 queues"
+
+
+def test_a_long_description_is_read_whole_and_titled_by_the_model(
+    tmp_path: Path, fake: fake_api.FakeAnthropic
+) -> None:
+    assert EMAILS_STORY.index("ml-platform owns retraining") > 500
+    read = {**EMAILS_READ, "use_case": STORY_TITLE}
+    fake.responder = fake_api.AdvisorModel(extractions={"ml-platform owns retraining": read})
+    service = interviews(tmp_path, "llm", Claude(fake.client(max_retries=1)))
+    asked, memo = fake_api.play(service, "cli:story", EMAILS_STORY, EMAILS)
+    assert len(asked) <= 4
+    assert memo.assessment["approach"] == "fine_tuning"
+    profile = service.profile("cli:story")
+    assert profile is not None and profile.retraining_owner == "ml-platform"
+    assert profile.use_case == STORY_TITLE
+    assert service.store.get_interview("cli:story").use_case == STORY_TITLE  # type: ignore[union-attr]
+    assert service.store.answers("cli:story")[0].text == EMAILS_STORY
+    extract = [r for r in fake.requests if "Job: extract." in r.text]
+    assert "ml-platform owns retraining" in extract[0].text
+    usage = service.store.usage("cli:story")
+    assert usage["calls"] == len(fake.requests) == 2  # the description and the memo prose
+
+
+def test_a_user_who_repeats_a_clashing_answer_is_asked_only_once_more(
+    tmp_path: Path, fake: fake_api.FakeAnthropic
+) -> None:
+    fake.responder = fake_api.AdvisorModel(extractions={"a day": {"monthly_volume": 7000}})
+    service = interviews(tmp_path, "llm", Claude(fake.client(max_retries=1)))
+
+    def say(question: Question) -> str | None:
+        return "about 7,000 a day, 1,500 tokens in, 20 out" if question.id == "usage" else None
+
+    asked, memo = fake_api.play(service, "cli:r", "route support emails", EMAILS, say=say)
+    assert asked.count("usage") == 2
+    profile = service.profile("cli:r")
+    assert profile is not None and profile.monthly_volume == 210_000  # the offline reading
+    assert (profile.avg_input_tokens, profile.avg_output_tokens) == (1500, 20)
+    assert memo.assessment["approach"] == "fine_tuning"
+
+
+def test_typed_answers_the_offline_parser_reads_fully_cost_no_extraction(
+    tmp_path: Path, fake: fake_api.FakeAnthropic
+) -> None:
+    fake.responder = fake_api.AdvisorModel()
+    service = interviews(tmp_path, "llm", Claude(fake.client(max_retries=1)))
+    typed: list[str] = []
+
+    def say(question: Question) -> str | None:
+        text, _ = fake_api.reply_for(question, EMAILS)
+        if text is not None:
+            typed.append(text)
+        return text
+
+    fake_api.play(service, "cli:s", "route support emails", EMAILS, say=say)
+    assert len(typed) >= 4
+    extract = [r for r in fake.requests if "Job: extract." in r.text]
+    assert len(extract) == 1 and "<pending_question>" not in extract[0].text  # the opening
+
+
 # -- failures degrade to the offline path ------------------------------------------------
 
 FAILURES: dict[str, Callable[[], fake_api.Scripted]] = {

@@ -364,11 +364,16 @@ def test_the_offline_path_runs_when_the_llm_returns_nothing() -> None:
     llm.write_prose = lambda *a, **k: None  # type: ignore[method-assign]
     service = Interviews(llm=llm)
     service.start("t:18", use_case="Route tickets", by="dana")
-    turns = service.reply("t:18", "1", by="dana")
+    turns = service.reply(
+        "t:18", "classification, each ticket goes to one of twelve queues", by="dana"
+    )
     assert _question(turns).id == "problems"
     assert "extract:task" in llm.calls
     memo = next(t for t in service.reply("t:18", "memo", by="dana") if isinstance(t, MemoReady))
     assert "It is a classification task" in memo.markdown
+
+
+TASK_SAID = "classification, each ticket goes to one of twelve queues"  # > 8 words: to the LLM
 
 
 def test_llm_and_parser_disagreeing_is_confirmed_not_guessed() -> None:
@@ -376,11 +381,115 @@ def test_llm_and_parser_disagreeing_is_confirmed_not_guessed() -> None:
     service = Interviews(llm=llm)
     service.start("t:19", use_case="Route tickets", by="dana")
     llm.to_extract = {"task_type": "extraction"}
-    turns = service.reply("t:19", "1", by="dana")
+    turns = service.reply("t:19", TASK_SAID, by="dana")
     q = _question(turns)
     assert q.id == "task" and "two ways" in q.hint
     profile = service.profile("t:19")
     assert profile is not None and profile.task_type is None
+
+
+def test_a_clash_is_asked_about_once_then_the_offline_reading_is_taken() -> None:
+    llm = FakeLLM()
+    service = Interviews(llm=llm)
+    service.start("t:23", use_case="Route tickets", by="dana")
+    asked = []
+    for _ in range(4):  # the team repeats itself; the model keeps misreading it
+        llm.to_extract = {"task_type": "extraction"}
+        turns = service.reply("t:23", TASK_SAID, by="dana")
+        asked.append(_question(turns))
+        if asked[-1].id != "task":
+            break
+    assert [q.id for q in asked] == ["task", "problems"]
+    assert llm.calls.count("extract:task") == 2
+    profile = service.profile("t:23")
+    assert profile is not None and profile.task_type is not None
+    assert profile.task_type.value == "classification"
+
+
+@pytest.mark.parametrize(
+    ("said", "taken"), [("the second", "extraction"), ("the first one", "classification")]
+)
+def test_a_clash_is_settled_by_naming_the_first_or_second_reading(said: str, taken: str) -> None:
+    llm = FakeLLM()
+    service = Interviews(llm=llm)
+    service.start("t:24", use_case="Route tickets", by="dana")
+    llm.to_extract = {"task_type": "extraction"}
+    hint = _question(service.reply("t:24", TASK_SAID, by="dana")).hint
+    assert hint.index("classification") < hint.index("extraction")  # offline reading first
+    turns = service.reply("t:24", said, by="dana")
+    assert _question(turns).id == "problems"
+    profile = service.profile("t:24")
+    assert profile is not None and profile.task_type is not None
+    assert profile.task_type.value == taken
+
+
+def test_a_clash_keeps_the_rest_of_the_answer() -> None:
+    llm = FakeLLM()
+    service = Interviews(llm=llm)
+    service.start("t:25", use_case="Route tickets", by="dana")
+    service.choose("t:25", "task", ["classification"], by="dana")
+    for answer in ("accuracy is stuck", "no", "yes", "system prompt and few-shot", "no eval"):
+        service.reply("t:25", answer, by="dana")
+    while (pending := service.pending("t:25")) is not None and pending.id != "usage":
+        service.reply("t:25", "skip", by="dana")
+    llm.to_extract = {"monthly_volume": 7000}
+    turns = service.reply("t:25", "about 7,000 a day, 1,500 tokens in, 20 out", by="dana")
+    q = _question(turns)
+    assert q.id == "usage" and "210,000" in q.hint and "7,000" in q.hint
+    profile = service.profile("t:25")
+    assert profile is not None and profile.monthly_volume is None
+    assert (profile.avg_input_tokens, profile.avg_output_tokens) == (1500, 20)
+
+
+def test_replies_the_offline_parser_reads_fully_are_not_sent_to_the_llm() -> None:
+    llm = FakeLLM()
+    service = Interviews(llm=llm)
+    service.start("t:26", use_case="Route tickets", by="dana")
+    assert llm.calls == ["extract:None"]  # the opening description always is
+    replies = {
+        "task": "2",
+        "problems": "it makes things up",
+        "knowledge": "no",
+        "stable": "yes",
+        "tried": "system prompt, few-shot, structured output and decomposition",
+        "eval": "400 items, 82% now, need 95%",
+    }
+    sent = []
+    while (q := service.pending("t:26")) is not None and q.id in replies:
+        sent.append(q.id)
+        service.reply("t:26", replies.pop(q.id), by="dana")
+    assert len(sent) >= 5 and "eval" in sent
+    assert llm.calls == ["extract:None"]
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("task", "purple monkey dishwasher"),  # unreadable offline
+        ("task", "it reads each support ticket and decides which of our queues it belongs in"),
+        ("problems", "it makes things up, and our reviewers say it sounds nothing like us"),
+    ],
+)
+def test_unreadable_or_rich_replies_still_go_to_the_llm(question: str, said: str) -> None:
+    llm = FakeLLM()
+    service = Interviews(llm=llm)
+    service.start("t:27", use_case="Route tickets", by="dana")
+    if question == "problems":
+        service.reply("t:27", "1", by="dana")
+    service.reply("t:27", said, by="dana")
+    assert llm.calls[-1] == f"extract:{question}"
+
+
+def test_a_partial_reply_goes_to_the_llm() -> None:
+    llm = FakeLLM()
+    service = Interviews(llm=llm)
+    service.start("t:28", use_case="Route tickets", by="dana")
+    service.choose("t:28", "task", ["classification"], by="dana")
+    for answer in ("accuracy is stuck", "no", "yes", "system prompt and few-shot"):
+        service.reply("t:28", answer, by="dana")
+    assert _question([service.pending("t:28")]).id == "eval"  # type: ignore[list-item]
+    service.reply("t:28", "82% now", by="dana")
+    assert llm.calls[-1] == "extract:eval"
 
 
 def test_starting_an_interview_twice_shows_where_it_stands(service: Interviews) -> None:
@@ -414,3 +523,119 @@ def test_store_is_shared_with_the_checkpoints_database(isolated_db: Any) -> None
     service.start("t:22", use_case="Route tickets", by="dana")
     tables = set(Store(isolated_db).db.table_names())
     assert {"interviews", "answers", "checkpoints"} <= tables
+
+
+@pytest.mark.parametrize(
+    ("question", "lead"),
+    [
+        ("what is RAG?", "what-is-rag"),
+        ("What's prompt engineering?", "what-is-prompt-engineering"),
+        ("define retrieval augmented generation", "what-is-rag"),
+        ("what is LoRA?", "lora-peft"),  # no "what is" card for LoRA: the best hit leads
+        ("how does RAG compare with fine-tuning?", None),  # not definitional: search order
+        ("what is the difference between RAG and fine-tuning?", None),  # not one subject
+        ("What is RAG, exactly?", "what-is-rag"),
+    ],
+)
+def test_a_definitional_question_leads_with_the_card_that_defines_it(
+    service: Interviews, question: str, lead: str | None
+) -> None:
+    service.start("t:29", use_case="Answer HR policy questions", by="dana")
+    reply = _replies(service.reply("t:29", question, by="dana"))[0]
+    first = reply.citations[0]
+    assert reply.text.startswith(first.title)
+    if lead is not None:
+        assert first.id == lead
+    else:
+        assert not first.id.startswith("what-is-")
+
+
+LONG_OPENING = (
+    "We route inbound support emails into twelve queues for our agents. The current prompt "
+    "is good but not good enough, and the team wants to know whether fine-tuning is worth it."
+)
+
+
+def test_a_long_opening_is_titled_by_its_first_sentence_and_kept_whole(
+    service: Interviews,
+) -> None:
+    turns = service.start("t:30", use_case=LONG_OPENING, by="dana")
+    assert _question(turns).id == "task"
+    title = "We route inbound support emails into twelve queues for our agents"
+    profile = service.profile("t:30")
+    assert profile is not None and profile.use_case == title
+    assert service.store.get_interview("t:30").use_case == title  # type: ignore[union-attr]
+    assert service.store.answers("t:30")[0].text == LONG_OPENING
+    memo = next(t for t in service.reply("t:30", "memo", by="dana") if isinstance(t, MemoReady))
+    assert title in memo.markdown.splitlines()[0]
+    assert " ".join(LONG_OPENING.split()) in memo.markdown  # the answers as recorded
+
+
+def test_a_long_first_sentence_is_cut_at_a_word_with_an_ellipsis(service: Interviews) -> None:
+    words = "classify every inbound support email by product line and urgency " * 4
+    service.start("t:31", use_case=f"We {words}\nand then route it", by="dana")
+    profile = service.profile("t:31")
+    assert profile is not None and profile.use_case.endswith("…")
+    kept = profile.use_case.removesuffix("…")
+    assert 60 <= len(kept) <= 100 and f"We {words}".startswith(kept + " ")
+
+
+def test_a_short_one_line_use_case_is_kept_exactly(service: Interviews) -> None:
+    service.start("t:32", use_case="Route support tickets to one of 12 queues.", by="dana")
+    profile = service.profile("t:32")
+    assert profile is not None and profile.use_case == "Route support tickets to one of 12 queues."
+
+
+def test_a_long_answer_to_the_use_case_question_is_titled_not_refused(
+    service: Interviews,
+) -> None:
+    service.start("t:33", use_case="", by="dana")
+    opening = LONG_OPENING + " " + "Volume grows every quarter and so does the bill. " * 10
+    assert len(opening) > 500
+    q = _question(service.reply("t:33", opening, by="dana"))
+    assert q.id == "task" and q.number == 2
+    profile = service.profile("t:33")
+    assert profile is not None and profile.use_case.startswith("We route inbound support emails")
+    assert service.store.answers("t:33")[-1].text == opening
+
+
+def test_the_llm_title_replaces_a_long_opening_but_not_a_short_one() -> None:
+    title = "Route support emails to twelve queues"
+    llm = FakeLLM(extract={"use_case": title, "labeled_examples": 3000})
+    service = Interviews(llm=llm)
+    turns = service.start("t:34", use_case=LONG_OPENING, by="dana")
+    profile = service.profile("t:34")
+    assert profile is not None and profile.use_case == title
+    assert profile.labeled_examples == 3000
+    assert service.store.get_interview("t:34").use_case == title  # type: ignore[union-attr]
+    assert title in _replies(turns)[0].text  # shown back, so it can be changed
+    memo = next(t for t in service.reply("t:34", "memo", by="dana") if isinstance(t, MemoReady))
+    lines = memo.markdown.splitlines()
+    assert f"> {LONG_OPENING}" in lines  # quoted under the title in Context and problem
+    row = next(line for line in lines if line.startswith("|") and LONG_OPENING[:40] in line)
+    assert f"use case: {title}" in row and "~~" not in row  # one title, not a changed one
+
+    llm = FakeLLM(extract={"use_case": title})
+    service = Interviews(llm=llm)
+    service.start("t:35", use_case="Route tickets to queues", by="dana")
+    profile = service.profile("t:35")
+    assert profile is not None and profile.use_case == "Route tickets to queues"
+
+
+@pytest.mark.parametrize(
+    ("opening", "title"),
+    [
+        (
+            "Dr. Lee's team routes support emails. We have 3k labels.",
+            "Dr. Lee's team routes support emails",
+        ),
+        ("Route tickets\nto queues by topic", "Route tickets"),
+        ("Route tickets; we have 3k labels", "Route tickets; we have 3k labels"),
+    ],
+)
+def test_an_opening_of_several_sentences_or_lines_is_titled_by_its_first(
+    service: Interviews, opening: str, title: str
+) -> None:
+    service.start("t:36", use_case=opening, by="dana")
+    profile = service.profile("t:36")
+    assert profile is not None and profile.use_case == title

@@ -249,3 +249,22 @@ def test_a_fine_tune_that_pays_back_slowly_is_flagged_in_the_outcome() -> None:
     assert "Mind the cost" in _section(markdown, "## Decision outcome")
     fast, _ = _memo("router")
     assert "Mind the cost" not in fast
+
+
+def test_a_long_opening_is_quoted_under_context_and_shortened_in_the_answers_table() -> None:
+    opening = (
+        "We answer employee questions about HR policy. The handbook changes every month, "
+        "the bot invents rules it has never seen, and people escalate to HR anyway. "
+    ) * 3
+    title = TEAMS["hr_bot"]["use_case"]
+    said = " ".join(opening.split())
+    records = [Provenance(field="use_case", value=title, by="dana", at="2026-01-15", said=said)]
+    markdown, _ = _memo("hr_bot", records)
+    context = _section(markdown, "## Context and problem")
+    assert f"**Use case:** {title}\n\n> {said}\n" in context
+    row = next(line for line in _section(markdown, "## Answers as recorded").splitlines()[4:])
+    assert said[:100] in row and said not in row and "in full under Context and problem" in row
+
+    short = [Provenance(field="use_case", value=title, by="dana", at="2026-01-15", said=title)]
+    markdown, _ = _memo("hr_bot", short)
+    assert "\n> " not in _section(markdown, "## Context and problem")  # no quote of a title

@@ -33,7 +33,7 @@ from slack_fake import (
 
 from bot.cli import cli
 from bot.serve import Settings, build, http_server
-from bot.slack_app import METHOD_SCOPES, SlackAdvisor, interview_id
+from bot.slack_app import METHOD_SCOPES, Delivery, SlackAdvisor, interview_id
 from graph.interview import Interviews
 
 CHANNEL = "C0CHAN"
@@ -86,9 +86,12 @@ class Running:
         self.advisor.close()
 
 
-def run_app(fake: FakeSlack, engine: Interviews | None = None) -> Running:
+def run_app(fake: FakeSlack, engine: Interviews | None = None, **options: Any) -> Running:
+    """The app on loopback; ``options`` go to ``build`` (retry timings in tenths of a
+    second unless told otherwise)."""
     settings = Settings(BOT_TOKEN, SIGNING_SECRET, None, fake.url, 0, "127.0.0.1")
-    advisor = build(settings, engine, wait=0.01, jitter=0.01)
+    options.setdefault("delivery", Delivery(base=0.05, cap=0.5, poll=0.05))
+    advisor = build(settings, engine, wait=0.01, jitter=0.01, **options)
     server = http_server(advisor, "127.0.0.1", 0, threads=16, asyncore_loop_timeout=0.05)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -515,10 +518,10 @@ def test_an_error_before_the_work_is_queued_still_apologises_and_logs(
     thread_ts = start(app, fake)
     iid = interview_id(TEAM, CHANNEL, thread_ts)
 
-    def broken(event_id: str) -> bool:
+    def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(app.engine.store, "seen_event", broken)
+    monkeypatch.setattr(app.engine.store, "receive", broken)  # keeping the reply fails
     with caplog.at_level(logging.ERROR, logger="advisor.slack"):
         sent = app.send.reply("skip", thread_ts=thread_ts)
         app.idle()

@@ -396,3 +396,57 @@ def test_memo_list_export_and_status(monkeypatch: pytest.MonkeyPatch, in_tmp: Pa
 def test_memo_list_with_no_memos_says_how_to_make_one() -> None:
     result = CliRunner().invoke(cli, ["memo", "list"])
     assert result.exit_code == 0 and "advisor chat" in result.output
+
+
+def _interview_id(output: str) -> str:
+    found = re.search(r"--resume (cli:[0-9a-f]+)", output)
+    assert found, output
+    return found.group(1)
+
+
+def test_pretty_chat_with_claude_ends_with_its_calls_and_tokens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import anthropic_fake as fake_api
+
+    use_case, script = TEAMS["prompt_engineering"]
+    order = ["task", "problems", "knowledge", "stable", "tried", "eval", "stakes", "constraints"]
+    with fake_api.running(fake_api.AdvisorModel()) as fake:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
+        answers = ["what is RAG?", *(script[q] for q in order), ""]
+        result = CliRunner().invoke(cli, ["chat", use_case], input="\n".join(answers))
+    out = result.output
+    assert result.exit_code == 0, out
+    usage = Store().usage(_interview_id(out))
+    assert usage["calls"] == len(fake.requests) >= 3
+    assert out.rstrip().endswith(  # the last line (after the "> " of the last prompt)
+        f"\n> Claude: {usage['calls']} calls, {usage['input_tokens']:,} in / "
+        f"{usage['output_tokens']:,} out tokens, {usage['cache_read_tokens']:,} read from cache."
+    )
+
+    listing = CliRunner().invoke(cli, ["memo", "list", "--usage"])
+    assert listing.exit_code == 0, listing.output
+    header, row = listing.output.splitlines()[:2]
+    assert header.split()[4:-2] == ["CALLS", "INPUT", "OUTPUT", "CACHE", "WRITE", "CACHE", "READ"]
+    numbers = [int(n.replace(",", "")) for n in row.split()[4:9]]
+    assert numbers == [
+        usage["calls"],
+        usage["input_tokens"],
+        usage["output_tokens"],
+        usage["cache_write_tokens"],
+        usage["cache_read_tokens"],
+    ]
+    assert use_case in row
+
+
+def test_offline_chat_prints_no_claude_line_and_usage_lists_zero_calls() -> None:
+    use_case, script = TEAMS["prompt_engineering"]
+    order = ["task", "problems", "knowledge", "stable", "tried", "eval", "stakes", "constraints"]
+    result = CliRunner().invoke(
+        cli, ["chat", use_case], input="\n".join([*(script[q] for q in order), ""])
+    )
+    assert result.exit_code == 0 and "Claude:" not in result.output
+    listing = CliRunner().invoke(cli, ["memo", "list", "--usage"])
+    row = listing.output.splitlines()[1]
+    assert row.split()[4:9] == ["0"] * 5
