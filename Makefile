@@ -28,8 +28,13 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# Prints tables and writes bench/results/*.json; a benchmark, not a test.
 bench: $(STAMP)
 	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/llm.py
+	$(BIN)/python bench/ack.py
+	$(BIN)/python bench/turn.py
+	$(BIN)/python bench/growth.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
