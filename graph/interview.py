@@ -40,6 +40,7 @@ from graph.cost import Prices, load_prices
 from graph.memo import FIELD_LABELS, card_citation, render_memo, value_text
 from graph.policy import assess
 from graph.profile import FIELDS, Profile, Provenance, merge
+from graph.retention import compact_thread
 from graph.store import Store, memo_id_for, utc_now
 from graph.turns import Citation, Ended, MemoReady, Question, Reply, Turn
 from knowledge.db import connect, open_db
@@ -406,6 +407,9 @@ class Interviews:
             if isinstance(item.value, dict) and item.value.get("kind") == "question":
                 out.append(Question.model_validate(item.value))
         self._sync_record(interview_id, snapshot.values, out)
+        if snapshot.values.get("phase") in ("done", "cancelled"):
+            # A finished interview needs only its latest checkpoint; keeps growth bounded.
+            compact_thread(self._saver, interview_id)
         return out
 
     def _turn(self, item: dict[str, Any]) -> Turn | None:

@@ -58,10 +58,27 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def service(clock: Clock) -> Iterator[Interviews]:
+def service(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Interviews]:
+    """An engine without compaction at finish: a backlog like a database written before it."""
+    monkeypatch.setattr("graph.interview.compact_thread", lambda saver, iid: 0)
     svc = Interviews(clock=clock)
     yield svc
     svc.close()
+
+
+def test_a_finished_interview_is_compacted_automatically(clock: Clock, isolated_db: Path) -> None:
+    svc = Interviews(clock=clock)
+    try:
+        waiting = open_interview(svc, "auto:open", answers=3)
+        assert waiting is not None
+        finish(svc, "auto:done")
+        assert len(checkpoints(isolated_db, "auto:done")) == 1
+        assert len(checkpoints(isolated_db, "auto:open")) > 1  # open interviews keep history
+        revised = svc.reply("auto:done", "change volume to 2k", by="dana")
+        assert any(isinstance(t, MemoReady) for t in revised)
+        assert len(checkpoints(isolated_db, "auto:done")) == 1
+    finally:
+        svc.close()
 
 
 def finish(service: Interviews, iid: str, use_case: str = "Route support tickets") -> MemoReady:
