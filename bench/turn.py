@@ -344,6 +344,10 @@ def profile_advisor(fake: BenchSlack, db: Path, n: int, steps: int) -> dict[str,
         "cumulative": _top(raw, replies, key=3),
         "self": _top(raw, replies, key=2),
         "web_api_calls_per_reply": {k: round(v, 2) for k, v in sorted(web_api.items())},
+        "callers": {
+            name: _callers(raw, name, replies)
+            for name in ("get_state", "_interrupt", "pending", "api_call")
+        },
     }
 
 
@@ -401,6 +405,28 @@ def _top(raw: dict[Any, Any], replies: int, key: int, limit: int = 80) -> list[d
         )
     rows.sort(key=lambda r: r["cum_ms" if key == 3 else "self_ms"], reverse=True)
     return rows[:limit]
+
+
+def _callers(raw: dict[Any, Any], name: str, replies: int) -> list[dict[str, Any]]:
+    """Which app functions call the functions called ``name``, how often per reply, and
+    the CPU spent in those calls."""
+    rows: list[dict[str, Any]] = []
+    for (file, line, func), values in raw.items():
+        if func != name:
+            continue
+        for (cfile, cline, cfunc), counts in values[4].items():
+            if "/work/main/" not in cfile or "site-packages" in cfile:
+                continue  # callers in the app only
+            rows.append(
+                {
+                    "function": f"{_short(file)}:{line}:{func}",
+                    "caller": f"{_short(cfile)}:{cline}:{cfunc}",
+                    "calls_per_reply": round(counts[1] / max(replies, 1), 2),
+                    "cum_ms": round(counts[3] * 1000 / max(replies, 1), 3),
+                }
+            )
+    rows.sort(key=lambda r: r["calls_per_reply"], reverse=True)
+    return rows
 
 
 def _short(file: str) -> str:
@@ -556,6 +582,22 @@ def _print_profile(profile: dict[str, Any], n: int, cpu_ms: float) -> None:
                     round(f["cum_ms"] / total * cpu_ms, 2),
                 ]
                 for f in rows
+            ],
+        )
+    )
+    print()
+    callers = [r for rows in profile["callers"].values() for r in rows]
+    print(
+        table(
+            ["called", "from (app code)", "calls/reply", "est. ms/reply"],
+            [
+                [
+                    r["function"].rsplit(":", 1)[-1],
+                    r["caller"],
+                    r["calls_per_reply"],
+                    round(r["cum_ms"] / total * cpu_ms, 2),
+                ]
+                for r in callers
             ],
         )
     )

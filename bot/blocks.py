@@ -458,6 +458,13 @@ def revise_help() -> Message:
     )
 
 
+def file_title(use_case: str) -> str:
+    """The memo file's title. Titles are shown as plain text, but angle brackets are swapped
+    for look-alikes anyway so no client can ever read a mention or a link into one."""
+    title = f"Decision memo: {use_case}" if use_case else "Decision memo"
+    return clip(title.replace("<", "‹").replace(">", "›"), 250)
+
+
 def memo_text_chunks(markdown: str, limit: int = MEMO_CHUNK) -> list[str]:
     """The memo as escaped text messages, for when the file upload fails."""
     return split_text(escape(markdown), limit)

@@ -975,7 +975,7 @@ class SlackAdvisor:
         with self._lock:
             self._busy_tries.pop(item.id, None)
         fault("before_post")
-        self._deliver(iid)
+        self._deliver_quietly(iid)
 
     def _step(self, item: InboxItem, where: Where) -> None:
         iid = item.interview_id
@@ -1228,7 +1228,7 @@ class SlackAdvisor:
         """At start-up: queue what this thread should show but was never queued."""
         thread = self.store.thread(iid)
         if thread is not None and thread.shown_key == self._state_key(iid):
-            self._deliver(iid)
+            self._deliver_quietly(iid)
             return
         try:
             self.store.hold_thread(iid, self.owner, wait=0.0)
@@ -1239,7 +1239,7 @@ class SlackAdvisor:
             self.store.enqueue(iid, plan.items, shown_key=plan.shown, release=self.owner)
         finally:
             self.store.release_thread(iid, self.owner)
-        self._deliver(iid)
+        self._deliver_quietly(iid)
 
     def _adopt(self) -> None:
         """Queue inbox items a dead process (or this one, before a restart) left unhandled."""
@@ -1286,7 +1286,16 @@ class SlackAdvisor:
 
     def _send_now(self, iid: str, items: list[tuple[str, dict[str, Any]]]) -> None:
         self.store.enqueue(iid, items)
-        self._deliver(iid)
+        self._deliver_quietly(iid)
+
+    def _deliver_quietly(self, iid: str) -> None:
+        """Send now if possible. The step is done and its messages are kept, so a problem
+        here is not the person's: the background loop sends them later."""
+        try:
+            self._deliver(iid)
+        except Exception:
+            log.exception("advisor: sending for thread %s failed; the outbox will retry", iid)
+            self._wake.set()
 
     def _deliver(self, iid: str) -> None:
         """Send this thread's queued messages in order until none is left, one has to wait
@@ -1310,10 +1319,7 @@ class SlackAdvisor:
         def job() -> None:
             with self._lock:
                 self._sending.discard(iid)
-            try:
-                self._deliver(iid)
-            except Exception:
-                log.exception("advisor: sending failed for thread %s", iid)
+            self._deliver_quietly(iid)
 
         self.queues.submit(iid, job)
 
@@ -1378,7 +1384,7 @@ class SlackAdvisor:
         if memo is None:
             self.store.give_up(item.id, self.owner, "memo not found")
             return
-        title = f"Decision memo: {memo.use_case}"[:250] if memo.use_case else "Decision memo"
+        title = blocks.file_title(memo.use_case)
         comment = payload.get("comment")
         if self._already_sent(item, where, text=comment or "", file=blocks.MEMO_FILENAME):
             self._delivered(item)

@@ -769,7 +769,6 @@ class Store:
     ) -> None:
         """Work on one interview in one process at a time: wait up to ``wait`` seconds for
         another live process to let go, then raise ``Busy``. Re-entrant for ``owner``."""
-        return
         deadline = time.monotonic() + wait
         pause = 0.005
         while True:

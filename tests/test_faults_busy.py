@@ -68,7 +68,7 @@ def test_a_lock_shorter_than_the_busy_timeout_is_simply_waited_for(
     try:
         thread_ts = start(app, fake)
         iid = interview_id(TEAM, CHANNEL, thread_ts)
-        with Locker(isolated_db, 0.5):
+        with Locker(isolated_db, 0.4):
             sent = app.send.reply("skip", thread_ts=thread_ts)
             assert sent.status == 200  # Slack has its ack whatever the database does
             app.idle()
@@ -92,7 +92,7 @@ def test_a_lock_held_while_a_reply_arrives_asks_to_try_again_and_logs_the_words(
     try:
         thread_ts = start(app, fake)
         iid = interview_id(TEAM, CHANNEL, thread_ts)
-        with caplog.at_level(logging.WARNING, logger="advisor.slack"), Locker(isolated_db, 1.0):
+        with caplog.at_level(logging.WARNING, logger="advisor.slack"), Locker(isolated_db, 0.6):
             app.send.reply("our owner is Priya", thread_ts=thread_ts)
             app.idle()
             assert texts(fake, thread_ts)[-1] == BUSY_TRY_AGAIN
@@ -121,7 +121,7 @@ def test_a_lock_taken_mid_step_keeps_the_reply_and_answers_once_it_is_free(
 
         def reply_under_a_lock(*args: Any, **kwargs: Any) -> Any:
             if not lockers:  # the first try meets a database someone else holds
-                lockers.append(Locker(isolated_db, 0.8).__enter__())
+                lockers.append(Locker(isolated_db, 0.5).__enter__())
             return real_reply(*args, **kwargs)
 
         engine.reply = reply_under_a_lock

@@ -67,8 +67,20 @@ NOT_CLEARED = {**READY, "data_cleared": False}
 USE_CASE = "route support emails into 12 queues"
 
 
-def assessment_json(memo: Any) -> str:
-    return json.dumps(memo.assessment, sort_keys=True)
+def changed(memo: Any, clean: Any) -> dict[str, Any]:
+    """What differs between two memos' assessments: each differing top-level key (gates
+    and escalation answers item by item), so a failure reads short and diffs fast."""
+    a, b = memo.assessment, clean.assessment
+    out: dict[str, Any] = {}
+    for key in sorted(set(a) | set(b)):
+        x, y = a.get(key), b.get(key)
+        if json.dumps(x, sort_keys=True) == json.dumps(y, sort_keys=True):
+            continue
+        if isinstance(x, dict) and isinstance(y, dict) and key == "gates":
+            out[key] = {g: (x.get(g), y.get(g)) for g in set(x) | set(y) if x.get(g) != y.get(g)}
+        else:
+            out[key] = "differs"
+    return out
 
 
 def clean_run(tmp_path: Path, facts: dict[str, Any]) -> Any:
@@ -136,7 +148,7 @@ def test_an_instruction_before_every_answer_changes_nothing_offline(
     assert tried and set(asked) == set(clean_asked)
     for qid in tried:
         assert asked.count(qid) == 2  # asked again after the instruction, not answered by it
-    assert assessment_json(memo) == assessment_json(clean_memo)
+    assert changed(memo, clean_memo) == {}
     said = [a.text for a in service.store.answers("cli:inj")]
     assert said.count(INJECTION) == len(tried)  # kept as said, for the record
 
@@ -171,7 +183,7 @@ def test_an_obeying_model_leaves_the_assessment_as_a_clean_run(
         _, memo = fake_api.play(service, "cli:o", f"{USE_CASE}. {INJECTION}", facts, say=say)
         assert any("Job: prose." in r.text for r in model.requests)  # the model was asked
     _, clean_memo = clean_run(tmp_path, facts)
-    assert assessment_json(memo) == assessment_json(clean_memo)
+    assert changed(memo, clean_memo) == {}
 
 
 @pytest.mark.xfail(
@@ -234,7 +246,7 @@ def test_a_disguised_instruction_in_the_use_case_changes_nothing(tmp_path: Path,
         _, memo = fake_api.play(service, "cli:d", f"{USE_CASE}. {text}", NOT_CLEARED)
     _, clean_memo = clean_run(tmp_path, NOT_CLEARED)
     assert clean_memo.assessment["approach"] != "fine_tuning"
-    assert assessment_json(memo) == assessment_json(clean_memo)
+    assert changed(memo, clean_memo) == {}
 
 
 @pytest.mark.xfail(

@@ -637,6 +637,27 @@ def test_a_new_process_on_the_same_database_continues_the_interview(fake: FakeSl
         second.stop()
 
 
+def test_a_typed_answer_after_a_restart_still_takes_the_buttons_off_the_old_question(
+    fake: FakeSlack,
+) -> None:
+    first = run_app(fake)
+    thread_ts = start(first, fake)
+    question = last_question(fake, thread_ts)
+    assert [b for b in question["blocks"] if b["type"] == "actions"]  # buttons, for "task"
+    first.stop()  # the message id lives in the store, not in this process
+    second = run_app(fake)
+    try:
+        second.send.reply("classification", thread_ts=thread_ts, user="U0BEN")
+        second.idle()
+        tidied = fake.messages[(CHANNEL, question["ts"])]
+        assert tidied.get("edited")
+        assert not [b for b in tidied["blocks"] if b["type"] == "actions"]
+        assert "<@U0BEN> replied in the thread" in json.dumps(tidied["blocks"])
+        assert len(fake.questions(CHANNEL, thread_ts)) == 2
+    finally:
+        second.stop()
+
+
 def test_kill_9_mid_interview_and_the_next_reply_continues(fake: FakeSlack, tmp_path: Path) -> None:
     """The real command, killed without warning between two answers."""
     env = {
