@@ -238,7 +238,7 @@ def events(draw: st.DrawFn, thread: str, loose: bool = False) -> str:
         event = {"type": "app_home_opened", "user": "U0ANA", "channel": "D0DM", "tab": "home"}
     else:
         event["type"] = draw(TEXT)
-    body = {
+    body: dict[str, Any] = {
         "token": "legacy-verification-token",
         "team_id": TEAM,
         "api_app_id": APP_ID,
