@@ -367,12 +367,7 @@ USAGE_COLUMNS = (
 def memo_list(show_all: bool, show_usage: bool) -> None:
     """Memos, newest first: id, date, status, approach, use case."""
     store = Store()
-    memos = store.list_memos()
-    if not show_all:
-        latest: dict[str, MemoRecord] = {}
-        for record in memos:
-            latest.setdefault(record.interview_id, record)
-        memos = list(latest.values())
+    memos = store.memo_headers(latest_only=not show_all)
     if not memos:
         click.echo("No memos yet. Run `advisor chat` to write one.")
         return

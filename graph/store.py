@@ -151,6 +151,18 @@ class MemoRecord(BaseModel):
     decided_by: str | None = None
 
 
+class MemoHeader(BaseModel):
+    """A memo without its markdown and assessment: what a listing needs."""
+
+    id: str
+    interview_id: str
+    version: int
+    status: MemoStatus
+    approach: str
+    use_case: str
+    created_at: str
+
+
 class OutboxItem(BaseModel):
     """One message to send for an interview. Sent in ``id`` order per interview; a failed
     one waits until ``not_before`` (epoch seconds) and blocks the ones behind it."""
@@ -560,6 +572,22 @@ class Store:
         with self._lock:
             rows = list(self.db.table("memos").rows_where(order_by="created_at desc, version desc"))
         return [_memo(row) for row in rows]
+
+    def memo_headers(self, *, latest_only: bool = True) -> list[MemoHeader]:
+        """Memos newest first, header columns only (listing 10,000 memos stays fast)."""
+        columns = "id, interview_id, version, status, approach, use_case, created_at"
+        where = (
+            " WHERE version = (SELECT MAX(version) FROM memos AS m"
+            " WHERE m.interview_id = memos.interview_id)"
+            if latest_only
+            else ""
+        )
+        sql = f"SELECT {columns} FROM memos{where} ORDER BY created_at DESC, version DESC"
+        with self._lock:
+            cursor = self.db.execute(sql)
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+        return [MemoHeader.model_validate(dict(zip(names, row, strict=True))) for row in rows]
 
     def set_memo_status(
         self, memo_id: str, status: MemoStatus, by: str, *, at: str | None = None
