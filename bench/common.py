@@ -14,12 +14,14 @@ as the interview engine, and posts each interrupt as a question in the thread.
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime
 import json
 import os
 import platform
 import queue
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -344,7 +346,12 @@ def bare_app(api_url: str, db: Path, log: Path, mode: str) -> Server:
 
 
 def temp_dir(prefix: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=f"advisor-bench-{prefix}-"))
+    """A scratch directory, removed when the benchmark exits (set BENCH_KEEP=1 to keep it:
+    the databases and server logs are there)."""
+    path = Path(tempfile.mkdtemp(prefix=f"advisor-bench-{prefix}-"))
+    if not os.environ.get("BENCH_KEEP"):
+        atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 # --- the floor: a bare Bolt app, and a bare LangGraph graph ----------------------------

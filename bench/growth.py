@@ -92,12 +92,17 @@ def per_interview(facts: dict[str, Any], n: int) -> dict[str, float]:
     }
 
 
-def run_interviews(db: Path, first: int, count: int) -> tuple[int, str]:
+def run_interviews(db: Path, first: int, count: int, compact: bool = True) -> tuple[int, str]:
     """Interviews ``first`` .. ``first + count - 1`` to their memo; (replies per interview,
-    one memo id). Runs in a worker process."""
+    one memo id). Runs in a worker process. ``compact=False`` switches off the engine's
+    compaction of finished interviews, to see what LangGraph alone would keep."""
     os.environ["ADVISOR_DB"] = str(db)
+    import graph.interview
     from graph.interview import Interviews
     from graph.turns import MemoReady, Question
+
+    if not compact and hasattr(graph.interview, "compact_thread"):
+        graph.interview.compact_thread = lambda *args, **kwargs: 0
 
     service = Interviews(db)
     steps = 0
@@ -118,7 +123,7 @@ def run_interviews(db: Path, first: int, count: int) -> tuple[int, str]:
     return steps, memo_id
 
 
-def run_all(db: Path, n: int, workers: int) -> tuple[int, float, str]:
+def run_all(db: Path, n: int, workers: int, compact: bool = True) -> tuple[int, float, str]:
     """``n`` interviews split over ``workers`` processes on one database (as two
     ``advisor serve`` processes would share it); (replies per interview, seconds, a memo)."""
     from graph.interview import Interviews
@@ -129,7 +134,7 @@ def run_all(db: Path, n: int, workers: int) -> tuple[int, float, str]:
     start = time.perf_counter()
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        done = list(pool.map(run_interviews, [db] * workers, firsts, share))
+        done = list(pool.map(run_interviews, [db] * workers, firsts, share, [compact] * workers))
     seconds = time.perf_counter() - start
     return max(steps for steps, _ in done), seconds, done[0][1]
 
@@ -178,22 +183,21 @@ def bare_floor(db: Path, threads: int, steps: int) -> dict[str, float]:
     }
 
 
-def disk(tmp: Path, n: int, workers: int) -> dict[str, Any]:
+def policy(db: Path, n: int, workers: int, compact: bool) -> dict[str, Any]:
+    """``n`` interviews into ``db``; its facts as left, then after compact_finished and a
+    VACUUM."""
     from graph.retention import compact_finished, vacuum
 
-    db = tmp / "growth.db"
-    os.environ["ADVISOR_DB"] = str(db)
-    steps, seconds, memo_id = run_all(db, n, workers)
+    steps, seconds, memo_id = run_all(db, n, workers, compact)
     before = db_facts(db)
     start = time.perf_counter()
     removed = compact_finished(db)
     compact_s = time.perf_counter() - start
     vacuum(db)
     after = db_facts(db)
-    revised = revise_after_compaction(db)
-    floor = bare_floor(tmp / "bare.db", min(n, 200), steps)
     return {
         "interviews": n,
+        "engine_compacts": compact,
         "steps_per_interview": steps,
         "run_s": round(seconds, 2),
         "workers": workers,
@@ -203,11 +207,21 @@ def disk(tmp: Path, n: int, workers: int) -> dict[str, Any]:
         "per_interview_after": per_interview(after, n),
         "checkpoints_removed": removed,
         "compact_s": round(compact_s, 3),
-        "revision_after_compaction_ok": revised,
-        "bare_graph_floor": floor,
         "sample_memo_id": memo_id,
         "db": str(db),
     }
+
+
+def disk(tmp: Path, n: int, workers: int, uncompacted: int) -> dict[str, Any]:
+    os.environ["ADVISOR_DB"] = str(tmp / "growth.db")
+    shipped = policy(tmp / "growth.db", n, workers, compact=True)
+    shipped["revision_after_compaction_ok"] = revise_after_compaction(tmp / "growth.db")
+    without = policy(tmp / "uncompacted.db", uncompacted, workers, compact=False)
+    shipped["without_retention"] = without
+    shipped["bare_graph_floor"] = bare_floor(
+        tmp / "bare.db", min(n, 200), shipped["steps_per_interview"]
+    )
+    return shipped
 
 
 # --- 2. memory ----------------------------------------------------------------------
@@ -359,6 +373,12 @@ def main() -> int:
     parser.add_argument("--open", type=int, default=500, dest="open_")
     parser.add_argument("--memos", type=int, default=10_000)
     parser.add_argument(
+        "--uncompacted",
+        type=int,
+        default=200,
+        help="interviews run with the engine's compaction off (the 'before' rows)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=min(2, len(os.sched_getaffinity(0))),
@@ -369,40 +389,48 @@ def main() -> int:
 
     info = machine()
     tmp = temp_dir("growth")
-    d = disk(tmp, args.interviews, args.workers)
+    d = disk(tmp, args.interviews, args.workers, args.uncompacted)
     m = memory(tmp, args.open_)
     c = memos(tmp, Path(d["db"]), d["sample_memo_id"], args.memos)
+    a = d["per_interview_before"]  # what the shipped engine keeps
 
     n = args.interviews
-    b, a, f = d["per_interview_before"], d["per_interview_after"], d["bare_graph_floor"]
+    w = d["without_retention"]
+    f = d["bare_graph_floor"]
     print(f"growth: {n:,} finished interviews, {args.open_} open, {args.memos:,} memos")
     print(machine_line(info) + "\n")
     print(
-        f"1. disk: {n:,} interviews of {d['steps_per_interview']} replies each, run in "
-        f"{d['run_s']} s by {d['workers']} processes; compact_finished removed "
-        f"{d['checkpoints_removed']:,} checkpoints "
-        f"in {d['compact_s']} s; a compacted interview "
-        f"{'still takes a revision' if d['revision_after_compaction_ok'] else 'FAILED a revision'}"
+        f"1. disk: interviews of {d['steps_per_interview']} replies each, to the memo "
+        f"({n:,} in {d['run_s']} s by {d['workers']} processes); the engine compacts an "
+        f"interview when it finishes; {w['interviews']:,} more were run with that switched "
+        f"off. A compacted interview "
+        f"{'still takes a revision' if d['revision_after_compaction_ok'] else 'FAILED a revision'}."
     )
+
+    def row(label: str, per: dict[str, float], facts: dict[str, Any] | None) -> list[Any]:
+        return [
+            label,
+            round(per["bytes"]),
+            round(per["checkpoint_bytes"]),
+            round(per["app_table_bytes"]),
+            per["checkpoint_rows"],
+            per["write_rows"],
+            facts["total_bytes"] if facts else "",
+        ]
+
     rows = [
-        [
-            "as the engine leaves it",
-            round(b["bytes"]),
-            round(b["checkpoint_bytes"]),
-            round(b["app_table_bytes"]),
-            b["checkpoint_rows"],
-            b["write_rows"],
-            d["before"]["total_bytes"],
-        ],
-        [
-            "after compact_finished + VACUUM",
-            round(a["bytes"]),
-            round(a["checkpoint_bytes"]),
-            round(a["app_table_bytes"]),
-            a["checkpoint_rows"],
-            a["write_rows"],
-            d["after"]["total_bytes"],
-        ],
+        row(f"no retention ({w['interviews']:,})", w["per_interview_before"], w["before"]),
+        row(
+            f"  then compact_finished + VACUUM ({w['compact_s']} s)",
+            w["per_interview_after"],
+            w["after"],
+        ),
+        row(f"as shipped: compacted on finish ({n:,})", d["per_interview_before"], d["before"]),
+        row(
+            f"  then compact_finished + VACUUM ({d['compact_s']} s)",
+            d["per_interview_after"],
+            d["after"],
+        ),
         [
             f"floor: bare graph, {f['steps']} steps",
             round(f["bytes"]),
@@ -435,7 +463,8 @@ def main() -> int:
     )
     print(
         f"\n3. memos: {c['memos']:,} saved in {c['fill_s']} s ({c['db_bytes']:,} bytes); "
-        f"Store.list_memos {c['store_list_memos_s'] * 1000:.1f} ms; fastest of {REPEAT} runs"
+        f"Store.list_memos (every full row) {c['store_list_memos_s'] * 1000:.1f} ms; "
+        f"commands: fastest of {REPEAT} runs"
     )
     print(
         table(
