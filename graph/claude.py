@@ -97,27 +97,6 @@ class UsageRecorder(Protocol):
     ) -> None: ...
 
 
-class LLM(Protocol):
-    """The hook graph/interview.py calls. Every method returns ``None`` on any failure."""
-
-    def extract(
-        self, text: str, *, profile: Profile, pending: str | None, interview_id: str
-    ) -> dict[str, Any] | None: ...
-
-    def answer(
-        self, question: str, hits: Sequence[Passage], *, interview_id: str
-    ) -> tuple[str, list[str]] | None: ...
-
-    def write_prose(
-        self,
-        profile: Profile,
-        assessment: Assessment,
-        *,
-        interview_id: str,
-        answers: Sequence[Provenance] = (),
-    ) -> dict[str, str] | None: ...
-
-
 @dataclass(frozen=True)
 class Call:
     """One call as the adapter saw it (kept in memory for reports and tests)."""
@@ -579,7 +558,7 @@ def make_client(
 
 
 class Claude:
-    """The :class:`LLM` hook over the anthropic SDK. Never raises from its three jobs."""
+    """The ``graph.interview.LLM`` hook over the anthropic SDK. Never raises from its three jobs."""
 
     def __init__(
         self,
