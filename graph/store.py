@@ -476,6 +476,7 @@ class Store:
         values: list[str] | None = None,
     ) -> int:
         """Keep what someone said, verbatim, before anything else can fail. Returns its seq."""
+        stamp = at or utc_now()
         with self._write():
             seq = self.db.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM answers WHERE interview_id = ?",
@@ -487,10 +488,15 @@ class Store:
                     "seq": seq,
                     "question_id": question_id,
                     "by": by,
-                    "at": at or utc_now(),
+                    "at": stamp,
                     "text": text,
                     "values": json.dumps(values) if values is not None else None,
                 }
+            )
+            # An answer is activity: the interview's clock moves in the same transaction.
+            self.db.execute(
+                "UPDATE interviews SET updated_at = ? WHERE id = ? AND updated_at < ?",
+                [stamp, interview_id, stamp],
             )
         return int(seq)
 
