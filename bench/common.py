@@ -42,6 +42,7 @@ PYTHON = sys.executable
 sys.path.insert(0, str(ROOT / "tests"))  # the local Slack lives with the tests
 
 import slack_fake  # type: ignore[import-not-found]  # noqa: E402
+import teams  # type: ignore[import-not-found]  # noqa: E402
 
 BOT_TOKEN: str = slack_fake.BOT_TOKEN
 SIGNING_SECRET: str = slack_fake.SIGNING_SECRET
@@ -52,21 +53,7 @@ MEMO_EVENT = "advisor_memo"
 # Typed answers that take the interview for "Route support tickets to 12 queues" to a memo
 # (question id -> reply). Typed, as people answer in a thread; "1" picks the first option.
 USE_CASE = "Route support tickets to 12 queues"
-SCRIPT = {
-    "use_case": USE_CASE,
-    "task": "1",
-    "problems": "accuracy is stuck below target and answers are inconsistent",
-    "knowledge": "no",
-    "stable": "yes",
-    "tried": "system prompt, few-shot, structured output and decomposition",
-    "eval": "400 items, 82% now, need 95%",
-    "examples": "about 3,000, clean",
-    "cleared": "yes, legal approved it",
-    "usage": "200k a month, ~1,500 in, 20 out",
-    "stakes": "2",
-    "constraints": "cost",
-    "owner": "the ML platform team",
-}
+SCRIPT = {"use_case": USE_CASE, **teams.ROUTER}
 
 
 # --- facts and numbers --------------------------------------------------------------

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from teams import ROUTER
 
 from graph import interview as interview_module
 from graph.assessment import Assessment
@@ -18,21 +19,6 @@ from graph.questions import relevant_fields
 from graph.store import Store
 from graph.turns import Ended, MemoReady, Question, Reply, Turn
 from knowledge.search import Hit
-
-ROUTER = {
-    "task": "1",
-    "problems": "accuracy is stuck below target and answers are inconsistent",
-    "knowledge": "no",
-    "stable": "yes",
-    "tried": "system prompt, few-shot, structured output and decomposition",
-    "eval": "400 items, 82% now, need 95%",
-    "examples": "about 3,000, clean",
-    "cleared": "yes, legal approved it",
-    "usage": "200k a month, ~1,500 in, 20 out",
-    "stakes": "2",
-    "constraints": "cost",
-    "owner": "the ML platform team",
-}
 
 
 def _question(turns: Sequence[Turn]) -> Question:

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from langgraph.channels.delta import DeltaChannel
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
+from teams import ROUTER
 
 from bot.cli import cli
 from bot.db_commands import DURATION
@@ -23,20 +24,7 @@ from graph.interview import Interviews
 from graph.turns import Ended, MemoReady, Question, Reply, Turn
 from knowledge.db import connect
 
-SCRIPT = {
-    "task": "1",
-    "problems": "accuracy is stuck below target and answers are inconsistent",
-    "knowledge": "no",
-    "stable": "yes",
-    "tried": "system prompt, few-shot, structured output and decomposition",
-    "eval": "400 items, 82% now, need 95%",
-    "examples": "about 3,000, clean",
-    "cleared": "yes, legal approved it",
-    "usage": "200k a month, ~1,500 in, 20 out",
-    "stakes": "2",
-    "constraints": "cost",
-    "owner": "the ML platform team",
-}
+SCRIPT = ROUTER  # typed replies that reach a memo
 OLD = "2024-01-10T09:00:00+00:00"
 RECENT = "2024-05-20T09:00:00+00:00"
 NOW = datetime(2024, 6, 1, tzinfo=UTC)

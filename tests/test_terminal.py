@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from teams import ROUTER
 
 from bot.cli import cli
 from graph.interview import Interviews
@@ -25,20 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TEAMS: dict[str, tuple[str, dict[str, str]]] = {
     "fine_tuning": (
         "Route support tickets to one of 12 queues",
-        {
-            "task": "1",
-            "problems": "accuracy is stuck below target and answers are inconsistent",
-            "knowledge": "no",
-            "stable": "yes",
-            "tried": "system prompt, few-shot, structured output and decomposition",
-            "eval": "400 items, 82% now, need 95%",
-            "examples": "about 3,000, clean",
-            "cleared": "yes, legal approved it",
-            "usage": "200k a month, ~1,500 in, 20 out",
-            "stakes": "2",
-            "constraints": "cost",
-            "owner": "the ML platform team",
-        },
+        ROUTER,
     ),
     "rag": (
         "Answer employee questions about our HR policies",
