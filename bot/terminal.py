@@ -317,7 +317,10 @@ def _converse(
 ) -> None:
     """Ask and answer until the memo is written and accepted as is, the interview ends, or
     input runs out (``--jsonl`` then exits 1: the script stopped before the end)."""
-    turns = service.start(interview_id, use_case=use_case, by=by)
+    # A reply saved just before a crash is taken now rather than asked for again.
+    turns = (service.recover(interview_id) if resumed else []) or service.start(
+        interview_id, use_case=use_case, by=by
+    )
     wrote, ended = _show(face, turns, service.store)
     finished = wrote or ended or (resumed and service.pending(interview_id) is None)
     while True:

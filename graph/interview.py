@@ -143,6 +143,7 @@ class State(TypedDict, total=False):
     memo_version: int
     memo_id: str | None
     outbox: Annotated[list[dict[str, Any]], operator.add]
+    seq: int  # store seq of the latest answer the graph has taken (see Interviews.recover)
 
 
 def _profile(state: State) -> Profile:
@@ -265,9 +266,10 @@ class Interviews:
                 "memo_version": 0,
                 "memo_id": None,
                 "outbox": [],
+                "seq": 0,
             }
             if text:
-                self.store.record_answer(
+                state["seq"] = self.store.record_answer(
                     interview_id, question_id=USE_CASE_ID, text=use_case[:MAX_STORED], by=by, at=at
                 )
                 profile, records = _use_case(use_case[:MAX_STORED], by=by, at=at)
@@ -383,7 +385,7 @@ class Interviews:
         waiting = now.waiting
         question_id = str(waiting.get("id") or waiting.get("kind", "")) if waiting else ""
         # Keep what was said before anything that can fail.
-        self.store.record_answer(
+        seq = self.store.record_answer(
             interview_id,
             question_id=question_id,
             text=text[:MAX_STORED],
@@ -395,8 +397,38 @@ class Interviews:
             if record.status == "cancelled":
                 return [Ended(text="This interview was cancelled. Start a new one to begin again.")]
             return self._where(interview_id)
-        payload = {"text": text[:MAX_TEXT], "values": values, "by": by, "at": at}
+        payload = {"text": text[:MAX_TEXT], "values": values, "by": by, "at": at, "seq": seq}
         return self._run(interview_id, Command(resume=payload), before=now.outbox)
+
+    def recover(self, interview_id: str) -> list[Turn]:
+        """Take the answer a stopped process saved but never got to (killed between saving
+        it and the next checkpoint), so nobody types it twice. ``[]`` when there is none."""
+        with self._lock(interview_id):
+            snapshot = self.graph.get_state(self._config(interview_id))
+            if "seq" not in snapshot.values:  # started before seqs were kept: cannot tell
+                return []
+            waiting = next(
+                (i.value for i in snapshot.interrupts if isinstance(i.value, dict)), None
+            )
+            answers = self.store.answers(interview_id)
+            if waiting is None or not answers:
+                return []
+            last = answers[-1]
+            pending_id = str(waiting.get("id") or waiting.get("kind", ""))
+            if last.seq <= snapshot.values["seq"] or last.question_id != pending_id:
+                return []
+            log.info("interview %s: taking answer #%d saved before a stop", interview_id, last.seq)
+            payload = {
+                "text": last.text[:MAX_TEXT],
+                "values": last.values,
+                "by": last.by,
+                "at": last.at,
+                "seq": last.seq,
+            }
+            outbox = len(snapshot.values.get("outbox", []))
+            said = last.text if len(last.text) <= 120 else last.text[:119] + "…"
+            note = Reply(text=f"Picking up your last answer, saved before the stop: “{said}”")
+            return [note, *self._run(interview_id, Command(resume=payload), before=outbox)]
 
     def _run(self, interview_id: str, graph_input: Any, *, before: int = 0) -> list[Turn]:
         """Run the graph to its next interrupt; the turns are the outbox items added after
@@ -516,6 +548,9 @@ class Interviews:
                 state, profile, opening, by=state.get("started_by", ""), pending=None
             )
         payload = interrupt(self._use_case_question(state).model_dump(mode="json"))
+        return {**self._use_case_answer(state, payload), "seq": _seq(payload, state)}
+
+    def _use_case_answer(self, state: State, payload: dict[str, Any]) -> dict[str, Any]:
         raw = str(payload.get("text") or "")
         text = " ".join(raw.split())
         by, at = str(payload["by"]), str(payload["at"])
@@ -619,7 +654,7 @@ class Interviews:
             spec = catalog.spec(question_id)
             # Nothing with side effects before this line: a resumed node reruns from the top.
             payload = interrupt(self._question_turn(spec, state).model_dump(mode="json"))
-            return self._answer(spec, state, payload)
+            return {**self._answer(spec, state, payload), "seq": _seq(payload, state)}
 
         node.__name__ = f"q_{question_id}"
         return node
@@ -972,6 +1007,9 @@ class Interviews:
 
     def _review(self, state: State) -> dict[str, Any]:
         payload = interrupt({"kind": "done", "memo_id": state.get("memo_id")})
+        return {**self._after_memo(state, payload), "seq": _seq(payload, state)}
+
+    def _after_memo(self, state: State, payload: dict[str, Any]) -> dict[str, Any]:
         text = " ".join(str(payload.get("text") or "").split())
         by, at = str(payload["by"]), str(payload["at"])
         base: dict[str, Any] = {"at": at}
@@ -987,6 +1025,11 @@ class Interviews:
 
 
 # helpers -------------------------------------------------------------------------------
+
+
+def _seq(payload: dict[str, Any], state: State) -> int:
+    """The store seq of the answer a node took (payloads from before seqs keep the old)."""
+    return int(payload.get("seq") or state.get("seq") or 0)
 
 
 _ABBREVIATION = re.compile(r"(?:^|\s)[A-Z][\w.]{0,3}\.$")

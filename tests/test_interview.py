@@ -253,6 +253,33 @@ def test_a_restarted_service_resumes_at_the_same_question() -> None:
     assert _question(turns).id == pending.id
 
 
+def test_an_answer_saved_just_before_a_crash_is_taken_on_restart_not_asked_again() -> None:
+    first = Interviews()
+    first.start("t:crash", use_case="Route tickets", by="dana")
+    first.reply("t:crash", "1", by="dana")
+    pending = first.pending("t:crash")
+    assert pending is not None and pending.id == "problems"
+    # The process dies after keeping the reply and before the interview took it.
+    first.store.record_answer("t:crash", question_id="problems", text=ROUTER["problems"], by="dana")
+    first.close()
+    second = Interviews()
+    turns = second.recover("t:crash")
+    assert isinstance(turns[0], Reply) and "Picking up your last answer" in turns[0].text
+    assert ROUTER["problems"] in turns[0].text
+    assert _question(turns).id != "problems"
+    profile = second.profile("t:crash")
+    assert profile is not None and profile.problems
+    assert second.recover("t:crash") == []  # taken once, not again
+
+
+def test_recover_finds_nothing_when_every_answer_was_taken(service: Interviews) -> None:
+    service.start("t:fine", use_case="Route tickets", by="dana")
+    service.reply("t:fine", "1", by="dana")
+    service.reply("t:fine", "gibberish zzz", by="dana")  # asked again: taken all the same
+    assert service.recover("t:fine") == []
+    assert service.recover("t:unknown") == []
+
+
 def test_two_replies_at_once_to_one_interview_are_both_applied_in_turn(
     service: Interviews,
 ) -> None:

@@ -263,6 +263,28 @@ def test_running_out_of_input_says_how_to_resume(monkeypatch: pytest.MonkeyPatch
     assert Interviews().pending(last["interview_id"]) is not None
 
 
+def test_resume_takes_a_reply_saved_just_before_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_case, script = TEAMS["fine_tuning"]
+    user = ScriptedUser({"task": script["task"]})
+    user.stdin.readline = lambda: "" if user.sent else user.answer()  # type: ignore[method-assign]
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "stdout", user.stdout)
+        patch.setattr(sys, "stdin", user.stdin)
+        with contextlib.suppress(SystemExit):
+            cli.main(["chat", "--jsonl", use_case], standalone_mode=False)
+    iid = user.lines[-1]["interview_id"]
+    pending = Interviews().pending(iid)
+    assert pending is not None
+    # Killed after the reply was kept, before the interview moved on.
+    Store().record_answer(iid, question_id=pending.id, text=script[pending.id], by="dana")
+
+    resumed = run_jsonl(monkeypatch, dict(script), "--resume", iid)
+    replies = [line["text"] for line in resumed.lines if line["type"] == "reply"]
+    assert any("Picking up your last answer" in text for text in replies)
+    assert pending.id not in [q["id"] for q in resumed.questions()]  # not asked twice
+    assert resumed.lines[-1]["type"] == "memo"
+
+
 def _advisor(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", "from bot.cli import cli; cli()", *args],
