@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from graph import questions as catalog
 from graph.assessment import Approach, Assessment
+from graph.instructions import looks_like_instructions, without_instructions
 from graph.profile import FIELDS, Profile, Provenance
 
 log = logging.getLogger(__name__)
@@ -466,40 +467,195 @@ def decision_problem(text: str, assessment: Assessment) -> str | None:
     return None
 
 
-_VERB = r"\b(?:ignore|disregard|forget|override|bypass)\s+"
-_INSTRUCTIONS = re.compile(
-    _VERB + r"(?:\w+\s+){0,2}?(?:previous|prior|above|earlier|preceding|all|any|your|these|"
-    r"those|system|original|initial)\s+(?:\w+\s+)?(?:instructions?|prompts?|rules|"
-    r"directions|guidelines|messages?)\b"
-    r"|" + _VERB + r"(?:everything|all)\s+(?:above|before|previous|prior|so far)\b"
-    r"|\byou are now\b|\bnew instructions?\s*:|</?\s*(?:system|assistant)\s*>",
+# Model output that shows it followed an instruction found in the data ("as instructed"),
+# or urges an approach "right away": no decision memo or grounded answer talks that way.
+_OBEYS = re.compile(
+    r"\bas (?:you |the team |they |the user |the text )?(?:instructed|requested|directed|"
+    r"ordered|demanded|told)\b|\bas (?:you|the team|they|the user) (?:asked|wanted)\b|"
+    r"\b(?:as )?per (?:your|the|their) (?:instructions?|request|orders?)\b|"
+    r"\b(?:following|in line with|according to) (?:your|the|their|these) instructions?\b",
     re.IGNORECASE,
 )
+_URGENT = re.compile(
+    r"\bright away\b|\bimmediately\b|\bat once\b|\bwithout (?:delay|further)\b|"
+    r"\bstraight away\b|\bno matter what\b|\bregardless of\b",
+    re.IGNORECASE,
+)
+_ANY_APPROACH = re.compile("|".join(_APPROACH_WORDS.values()), re.IGNORECASE)
+_QUOTED = re.compile(r'"[^"\n]*"|“[^”\n]*”|‘[^’\n]*’')
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
-def looks_like_instructions(text: str) -> bool:
-    """Text that addresses the model ("ignore previous instructions ...")."""
-    return bool(_INSTRUCTIONS.search(text))
+def obedience(text: str) -> str | None:
+    """Why model output reads as obeying an instruction in the data, or ``None``. What it
+    quotes does not count: quoting an instruction is how it should be reported."""
+    plain = _QUOTED.sub(" ", text)
+    if looks_like_instructions(plain):
+        return "reads like an instruction"
+    if _OBEYS.search(plain):
+        return "says it follows an instruction"
+    for sentence in _SENTENCE.split(plain):
+        urges = _URGENT.search(sentence) and _ANY_APPROACH.search(sentence)
+        if urges and not _HOLDS_BACK.search(sentence):
+            return "urges an approach"
+    return None
+
+
+# Words too common to show that an answer comes from its passages.
+_STOP_WORDS = frozenset(
+    re.findall(
+        r"\w+",
+        """a an the and or but if of to in on at by for with from as is are was were be been
+        being it its this that these those there their they them we our us you your i me my not
+        no yes do does did so than then too very can could should would will may might must
+        shall has have had into about over under more most less also just only such each any
+        all some what which who whom when where why how one per here says said say see""",
+    )
+)
+GROUNDED_SHARE = 0.5  # of an answer's content words that must come from its cited passages
+
+
+def _stems(text: str) -> set[str]:
+    """Content words, crudely stemmed (plural s dropped, first five letters)."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {w.removesuffix("s")[:5] for w in words if w not in _STOP_WORDS and len(w) > 1}
+
+
+def grounded_share(answer: str, passages: Iterable[str]) -> float:
+    """The share of ``answer``'s content words (citations left out) found in ``passages``."""
+    said = _stems(_CITATION.sub(" ", answer))
+    if not said:
+        return 0.0
+    source: set[str] = set()
+    for passage in passages:
+        source |= _stems(passage)
+    return len(said & source) / len(said)
 
 
 _SCALE_WORDS = {"hundred": 100.0, "thousand": 1e3, "million": 1e6, "billion": 1e9}
 # A monthly volume may be given per day, week, year or hour.
 _PER_MONTH = (1.0, 20.0, 21.0, 22.0, 30.0, 30.4, 31.0, 52 / 12, 4.0, 1 / 12, 720.0, 730.0)
 _SCORES = ("baseline_score", "target_score")
+SHORT_REPLY_WORDS = 8  # a reply this short answers the pending question, whatever it says
 
 
-def supported(name: str, value: Any, text: str) -> bool:
-    """Whether ``text`` states the number (or names the owner) the model extracted.
+def _words(pattern: str) -> re.Pattern[str]:
+    """Word stems: each alternative matches at the start of a word ('licen' -> licence)."""
+    return re.compile(rf"(?<![a-z0-9])(?:{pattern})", re.IGNORECASE)
 
-    A fabricated figure (an obeyed injection, or a guess) is dropped; the interview then
-    asks for it. Other kinds of field cannot be checked this way and pass.
+
+# What a text must mention before a yes/no the model reads from it is believed: a model told
+# to "recommend fine-tuning" would otherwise claim cleared data and clean labels from a text
+# that says nothing about either. The words are stems, matched at the start of a word.
+EVIDENCE: dict[str, re.Pattern[str]] = {
+    "data_cleared": _words(
+        r"cleared|clearance|clear (?:to|for)|approv|consent|legal|lawyer|counsel|privacy|permi|"
+        r"pii\b|gdpr|hipaa|sign(?:ed)?[- ]?off|licen|allow|complian|redact|anonymi|pseudonymi|"
+        r"contract|rights|ok'?d\b"
+    ),
+    "labels_clean": _words(
+        r"label|annotat|clean|noisy|messy|dirty|quality|consisten|inconsisten|gold|review|"
+        r"verif|curat|audit|de-?dup|duplicat|checked|validat"
+    ),
+    "task_stable": _words(
+        r"stable|unstable|chang|fixed|settled|evolv|same|new (?:categor|queue|class|label|"
+        r"intent|type|field|product)|flux|moving|locked|static|shift|iterat|frozen|steady|"
+        r"add(?:ing)? (?:new|more)|won'?t change|constant"
+    ),
+    "latency_critical": _words(
+        r"latency|fast|speed|slow|quick|real[- ]?time|second|millisecond|\d+ ?ms\b|"
+        r"interactive|instant|responsive|snappy|wait|lag|time[- ]?out|synchronous|batch"
+    ),
+    "cost_pressure": _words(
+        r"cost|budget|spend|expens|cheap|money|pric|bill|afford|pressure|dollar|sav|invoice|"
+        r"financ|roi\b|[$€£]"
+    ),
+    "regulated": _words(
+        r"regulat|complian|legal|law\b|laws|financ|fintech|bank|health|medical|clinical|"
+        r"patient|hipaa|gdpr|insur|pharma|government|audit|sox\b|pci\b|fda\b|child|kids|"
+        r"credit|loan"
+    ),
+    "brand_voice": _words(r"brand|voice|tone|style|on-brand|sound(?:s)? like|persona|copy\b"),
+    "human_review": _words(
+        r"review|human|person|editor|agent|approv|check|moderat|in the loop|hitl|sign[- ]?off|"
+        r"oversight|manual"
+    ),
+}
+# Each technique the model says was tried must be named by the text in some way.
+TECHNIQUE_EVIDENCE: dict[str, re.Pattern[str]] = {
+    "system_prompt": _words(r"system (?:prompt|message)|prompt|instruction|rules|role|persona"),
+    "few_shot": _words(r"example|few[- ]?shot|shot|demonstrat|sample"),
+    "structured_output": _words(
+        r"json|schema|structur|format|function[- ]call|tool[- ]call|tool use|xml|typed|pydantic"
+    ),
+    "chain_of_thought": _words(r"chain|thought|step[- ]by[- ]step|reason|cot\b|think"),
+    "decomposition": _words(
+        r"decompos|split|step|stage|chain|pipeline|sub-?task|multiple prompts|several prompts|"
+        r"break|two[- ]pass|multi-"
+    ),
+    "rag": _words(r"rag\b|retriev|search|vector|embedding|knowledge base|index|ground|document"),
+    "bigger_model": _words(
+        r"bigger|larger|stronger|smarter|frontier|upgrad|gpt|opus|sonnet|claude|gemini|o1\b|"
+        r"o3\b|model"
+    ),
+    "fine_tuning": _words(r"fine[- ]?tun|lora|train"),
+}
+# "We haven't tried anything": an empty list needs words like these.
+_NOTHING_TRIED = _words(
+    r"nothing|none|not yet|haven'?t|have not|just started|out of the box|default|basic|"
+    r"only (?:a|the|one)|no (?:technique|prompt)|tried|try"
+)
+
+
+def _short_answer(name: str, text: str, pending: str | None) -> bool:
+    """A short reply to the question that asks for ``name`` supports a value for it."""
+    if not pending or len(text.split()) > SHORT_REPLY_WORDS:
+        return False
+    try:
+        return name in catalog.spec(pending).fields
+    except KeyError:
+        return False
+
+
+def supported_techniques(tried: list[str], text: str) -> list[str]:
+    """The techniques of ``tried`` that ``text`` names (the rest are dropped)."""
+    return [t for t in tried if t in TECHNIQUE_EVIDENCE and TECHNIQUE_EVIDENCE[t].search(text)]
+
+
+def evidenced(name: str, value: Any, text: str, *, pending: str | None = None) -> tuple[bool, Any]:
+    """:func:`supported`, except that techniques the text does not name are dropped from
+    the list rather than losing the whole list: ``(ok, the value to keep)``."""
+    listed = name == "techniques_tried" and isinstance(value, list) and bool(value)
+    if listed and not _short_answer(name, text, pending):
+        value = supported_techniques(value, text)
+        return bool(value), value
+    return supported(name, value, text, pending=pending), value
+
+
+def supported(name: str, value: Any, text: str, *, pending: str | None = None) -> bool:
+    """Whether ``text`` gives evidence for the value the model extracted.
+
+    Numbers must be stated; the owner must be named; a yes/no needs words about its field
+    (:data:`EVIDENCE`); each technique tried needs words about it. A short reply to the
+    pending question supports a value for that question's fields. A fabricated value (an
+    obeyed instruction, or a guess) is dropped and the interview then asks for it.
     """
     if name == "use_case":
         return len(str(value)) <= USE_CASE_CHARS
     if name == "retraining_owner":
         words = {w for w in re.findall(r"[\w'-]{3,}", str(value).lower())}
         return value == "" or bool(words & set(re.findall(r"[\w'-]{3,}", text.lower())))
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or name in EVIDENCE:
+        evidence = EVIDENCE.get(name)
+        found = evidence is not None and bool(evidence.search(text))
+        return found or _short_answer(name, text, pending)
+    if name == "techniques_tried" and isinstance(value, list):
+        if _short_answer(name, text, pending):
+            return True
+        if not value:
+            return bool(_NOTHING_TRIED.search(text))
+        return supported_techniques(value, text) == value
+    if not isinstance(value, int | float):
         return True
     if value == 0:
         return True  # "none", "no eval set": zero is the natural reading of a no
@@ -591,7 +747,9 @@ class Claude:
         already holds are left out. ``None`` on failure.
 
         Text that tries to instruct the model is not sent at all (the offline parser reads
-        it), and a number the model reports must be stated in the text.
+        it). Every value must have evidence in the text (:func:`evidenced`): a number stated,
+        the owner named, words about a yes/no field or a technique tried, so an instruction
+        worded in a way the filter misses still cannot make the model fill the profile.
         """
         if not text.strip():
             return None
@@ -614,14 +772,19 @@ class Claude:
             f"Call {EXTRACT_TOOL} with only the fields the team text states or clearly implies."
         )
 
+        basis = without_instructions(text)  # what evidence is looked for in
+
         def use(message: Any) -> dict[str, Any]:
             raw = _tool_input(message, EXTRACT_TOOL)
             values: dict[str, Any] = {}
             dropped = []
             for name, value in raw.items():
                 ok, checked = _valid_value(name, value) if name in EXTRACTABLE else (False, None)
-                if ok and not supported(name, checked, text):
-                    ok = False
+                if ok:
+                    kept, evident = evidenced(name, checked, basis, pending=pending)
+                    if kept and evident != checked:
+                        dropped.append(f"{name} (part)")
+                    ok, checked = kept, evident
                 if not ok:
                     if value is not None:
                         dropped.append(name)
@@ -644,7 +807,9 @@ class Claude:
     def answer(
         self, question: str, hits: Sequence[Passage], *, interview_id: str
     ) -> tuple[str, list[str]] | None:
-        """A grounded answer and the passage ids it cites; ``None`` when it cites none."""
+        """A grounded answer and the passage ids it cites; ``None`` when it cites none, when
+        too few of its words come from the passages it cites, or when it reads as obeying
+        an instruction (a team document may carry one; the caller then quotes the passage)."""
         if not hits or not question.strip():
             return None
         known = {hit.id for hit in hits}
@@ -666,6 +831,13 @@ class Claude:
             cleaned, cited = _citations(text, known)
             if not cited:
                 raise _Failed("no citation of a given passage")
+            problem = obedience(cleaned)
+            if problem:
+                raise _Failed(f"the answer {problem}")
+            sources = [f"{hit.title}\n{hit.text}" for hit in hits if hit.id in cited]
+            share = grounded_share(cleaned, sources)
+            if share < GROUNDED_SHARE:
+                raise _Failed(f"the answer is not grounded in its passages ({share:.0%})")
             return cleaned, cited
 
         return self._run(
@@ -686,7 +858,8 @@ class Claude:
         answers: Sequence[Provenance] = (),
     ) -> dict[str, str] | None:
         """``{"context", "rationale"}`` for the memo; ``None`` when a number it states is in
-        neither the profile nor the assessment, or it misstates the decision."""
+        neither the profile nor the assessment, it misstates the decision, or it reads as
+        obeying an instruction in the answers ("as instructed", "right away")."""
         facts = assessment.model_dump(
             mode="json",
             include={
@@ -736,6 +909,9 @@ class Claude:
             problem = decision_problem(prose["rationale"], assessment)
             if problem:
                 raise _Failed(f"rationale {problem}")
+            obeyed = obedience(both)
+            if obeyed:
+                raise _Failed(f"prose {obeyed}")
             return prose
 
         return self._run(
