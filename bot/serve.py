@@ -4,16 +4,25 @@ Socket Mode when ``SLACK_APP_TOKEN`` is set (no public URL needed), otherwise HT
 ``PORT`` (default 3000) at ``/slack/events``, served by waitress, a production threaded
 WSGI server, through Bolt's WSGI adapter. Every configuration problem is one sentence on
 stderr and exit status 1, never a traceback.
+
+In front of Bolt, ``SlackEdge`` checks the signature and then the shape of each request:
+Bolt parses a body before it checks the signature, and raises on bodies of a shape Slack
+never sends (a JSON list, an ``event`` that is a string, ...), which waitress would answer
+with a 500. Unsigned or stale requests get a 401 unparsed, signed unusable ones a 400.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import logging
 import os
 import signal
+import sys
 import threading
-from collections.abc import Mapping
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -21,7 +30,20 @@ from typing import Any
 import click
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.context import BoltContext
+from slack_bolt.request import BoltRequest
+from slack_bolt.request.internals import (
+    build_context,
+    build_normalized_headers,
+    extract_content_type,
+    parse_body,
+)
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from waitress.server import create_server
 
 from bot.slack_app import Delivery, SetupError, SlackAdvisor, make_client, whoami
@@ -92,13 +114,17 @@ def settings_from_env(
         )
     api_url = (env.get("SLACK_API_URL") or "").strip() or None
     if api_url is not None and not api_url.startswith(("http://", "https://")):
-        raise SetupError(f"SLACK_API_URL must be an http(s) URL, not {api_url!r}.")
+        # Never echo the value: a token pasted into the wrong variable would be printed.
+        raise SetupError(
+            "SLACK_API_URL must be an http(s) URL (starting with http:// or https://); "
+            "unset it to use slack.com."
+        )
     if port is None:
         raw = (env.get("PORT") or "").strip() or str(DEFAULT_PORT)
         try:
             port = int(raw)
         except ValueError:
-            raise SetupError(f"PORT must be a number, not {raw!r}.") from None
+            raise SetupError("PORT must be a number, such as 3000.") from None
     if not 0 <= port <= 65_535:
         raise SetupError(f"PORT must be between 0 and 65535, not {port}.")
     return Settings(bot, secret, app_token, api_url, port, host)
@@ -143,18 +169,215 @@ def _llm() -> Any:
     return llm_from_env()
 
 
+# --- what Bolt can parse --------------------------------------------------------------
+#
+# Mirrors what slack_bolt 1.x indexes without checking types, on every request, before any
+# listener runs (request/internals.py build_context, payload_utils.py, the built-in
+# middleware and listener matchers). Slack always sends these shapes; anything else is not
+# from Slack, or not something this app can act on.
+
+ID_KEYS = ("enterprise", "team", "user", "channel")  # a string, or an object holding "id"
+NESTED = ("event", "message", "previous_message", "item", "assistant_thread")  # searched for ids
+MAX_NESTING = 6  # Bolt recurses into these without limit; Slack nests two or three deep
+
+
+def _ids_problem(payload: dict[str, Any], depth: int = 0) -> str | None:
+    if depth > MAX_NESTING:
+        return "objects nested too deeply"
+    for key in ID_KEYS:
+        if not isinstance(payload.get(key), str | dict | None):
+            return f"{key} is neither a string nor an object"
+    auths = payload.get("authorizations")
+    if auths is not None:
+        if not isinstance(auths, list) or not all(isinstance(a, dict) for a in auths):
+            return "authorizations is not a list of objects"
+        if auths and (problem := _ids_problem(auths[0], depth + 1)):
+            return problem
+    for key in NESTED:
+        value = payload.get(key)
+        if isinstance(value, dict) and (problem := _ids_problem(value, depth + 1)):
+            return problem
+    return None
+
+
+def _interaction_problem(body: dict[str, Any]) -> str | None:
+    """Action, dialog and view payloads: what Bolt's matchers index for each type."""
+    kind = body.get("type")
+    if not isinstance(body.get("callback_id", ""), str):
+        return "callback_id is not a string"
+    if "actions" in body:
+        actions = body["actions"]
+        if not isinstance(actions, list) or not all(isinstance(a, dict) for a in actions):
+            return "actions is not a list of objects"
+        if kind in ("block_actions", "interactive_message") and not actions:
+            return "actions is empty"
+        if kind == "block_actions" and not isinstance(actions[0].get("action_id"), str):
+            return "the action has no action_id"
+    elif kind == "interactive_message" and "callback_id" in body:
+        return "actions is missing"
+    view = body.get("view", {})
+    if not isinstance(view, dict):
+        return "view is not an object"
+    if kind == "view_submission" and "callback_id" in view and _step_view_problem(body):
+        return "the view is incomplete"
+    if kind == "workflow_step_edit" and "callback_id" in body and "workflow_step" not in body:
+        return "workflow_step is missing"
+    return None
+
+
+def _step_view_problem(body: dict[str, Any]) -> bool:
+    view = body["view"]
+    return "type" not in view or (view["type"] == "workflow_step" and "workflow_step" not in body)
+
+
+def body_problem(body: Any) -> str | None:
+    """Why Bolt would raise on this parsed body (None: it can handle it)."""
+    if not isinstance(body, dict):
+        return "the body is not a JSON object"
+    if "event" in body and not isinstance(body["event"], dict):
+        return "event is not an object"
+    if not isinstance(body.get("response_url", ""), str):
+        return "response_url is not a string"
+    urls = body.get("response_urls", [])
+    if not isinstance(urls, list) or not all(isinstance(u, dict) for u in urls):
+        return "response_urls is not a list of objects"
+    return _ids_problem(body) or _interaction_problem(body)
+
+
+def misread_form(text: str, content_type: str | None) -> dict[str, str] | None:
+    """The fields of a form Bolt misreads, else None. Bolt takes any form body containing
+    the word "payload" for an interaction and, finding no payload field, reads it as empty:
+    "/advisor check the payload schema" would go unanswered."""
+    if content_type == "application/json" or text.startswith("{") or "payload" not in text:
+        return None
+    fields = dict(urllib.parse.parse_qsl(text, keep_blank_values=True))
+    return None if "payload" in fields else fields
+
+
+def parse_like_bolt(text: str, content_type: str | None) -> Any:
+    """The body as Bolt will see it, or None where Bolt's parser would raise."""
+    try:
+        return misread_form(text, content_type) or parse_body(text, content_type)
+    except (ValueError, RecursionError):  # bad JSON, ints too long to convert, deep nesting
+        return None
+
+
+class BoltHandler(SlackRequestHandler):
+    """Bolt's WSGI adapter, with forms that merely mention "payload" read right."""
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        req = BoltRequest(
+            body=request.get_body(), query=request.query_string, headers=request.get_headers()
+        )
+        fields = misread_form(req.raw_body, req.content_type)
+        if fields is not None:  # what BoltRequest would have built from the right fields
+            req.body = fields
+            req.context = build_context(BoltContext({}), fields)
+        return self.app.dispatch(req)
+
+
+# --- the HTTP edge ----------------------------------------------------------------------
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def _answer(start_response: StartResponse, status: str, error: str) -> list[bytes]:
+    body = json.dumps({"error": error}).encode()
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    start_response(status, headers, sys.exc_info() if sys.exc_info()[0] else None)
+    return [body]
+
+
+class SlackEdge:
+    """WSGI app in front of Bolt's adapter: the signature first (401, body never parsed),
+    then the body's shape (400), then Bolt, which checks the signature again. A signed body
+    Bolt still fails on is a 400 too: it would fail the same way each time Slack retried
+    it, and a 5xx makes Slack retry."""
+
+    def __init__(self, bolt: WsgiApp, signing_secret: str) -> None:
+        self.bolt = bolt
+        self.verifier = SignatureVerifier(signing_secret)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != EVENTS_PATH:
+            return self.bolt(environ, start_response)  # Bolt's own 404
+        raw = _read_body(environ)
+        headers = build_normalized_headers(WsgiHttpRequest(environ).get_headers())
+        if raw is None or not self._signed(raw, headers):
+            log.info("advisor: refused a request without a valid Slack signature")
+            return _answer(start_response, "401 Unauthorized", "invalid request")
+        text = raw.decode("utf-8")  # the signature check decoded it already
+        problem = body_problem(parse_like_bolt(text, extract_content_type(headers)))
+        if problem:
+            log.warning("advisor: refused a signed request Slack would not send: %s", problem)
+            return _answer(start_response, "400 Bad Request", "unusable request")
+        environ["wsgi.input"] = io.BytesIO(raw)  # read once above: Bolt reads it again
+        return self._bolt(environ, start_response)
+
+    def _signed(self, raw: bytes, headers: Mapping[str, Any]) -> bool:
+        stamp = headers.get("x-slack-request-timestamp", [None])[0]
+        signature = headers.get("x-slack-signature", [None])[0]
+        try:
+            return self.verifier.is_valid(raw, stamp, signature)
+        except ValueError:  # a timestamp that is not a number, a body that is not UTF-8
+            return False
+
+    def _bolt(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            if status.startswith("500"):  # Bolt caught an exception of its own or a listener's
+                log.warning("advisor: Bolt could not handle a signed request; answered 400")
+                status = "400 Bad Request"
+            return start_response(status, headers, exc_info)
+
+        try:
+            return self.bolt(environ, start)
+        except Exception as err:  # last resort: one line in the log, never a traceback out
+            log.warning(
+                "advisor: could not handle a signed request (%s); answered 400", type(err).__name__
+            )
+            return _answer(start_response, "400 Bad Request", "unusable request")
+
+
+def _read_body(environ: dict[str, Any]) -> bytes | None:
+    """The body, read the way Bolt's WSGI adapter reads it (None: a bad Content-Length)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    stream = environ.get("wsgi.input")
+    return stream.read(length) if stream is not None and length > 0 else b""
+
+
 def http_server(
     advisor: SlackAdvisor, host: str, port: int, threads: int = HTTP_THREADS, **adjust: Any
 ) -> Any:
     """A waitress server for the app at /slack/events (``.run()`` serves, ``.close()`` stops;
     ``.effective_port`` is the port it bound). ``adjust``: more waitress settings."""
-    handler = SlackRequestHandler(advisor.app, path=EVENTS_PATH)
-    return create_server(handler, host=host, port=port, threads=threads, ident="advisor", **adjust)
+    bolt = BoltHandler(advisor.app, path=EVENTS_PATH)
+    edge = SlackEdge(bolt, advisor.signing_secret)
+    return create_server(edge, host=host, port=port, threads=threads, ident="advisor", **adjust)
+
+
+# --- Socket Mode ------------------------------------------------------------------------
+
+
+class GuardedSocketModeHandler(SocketModeHandler):
+    """Socket Mode with the same shape check: an envelope Bolt cannot handle is acked (so
+    Slack does not deliver it again) and dropped with one line in the log."""
+
+    def handle(self, client: Any, req: SocketModeRequest) -> None:
+        problem = body_problem(req.payload)
+        if problem:
+            log.warning("advisor: dropped a Socket Mode %s envelope: %s", req.type, problem)
+            client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            return
+        super().handle(client, req)
 
 
 def socket_mode(advisor: SlackAdvisor, app_token: str) -> SocketModeHandler:
     """A connected Socket Mode handler; a rejected app token is a ``SetupError``."""
-    handler = SocketModeHandler(advisor.app, app_token)
+    handler = GuardedSocketModeHandler(advisor.app, app_token)
     try:
         handler.connect()
     except SlackApiError as err:

@@ -459,6 +459,65 @@ class Where:
     message_ts: str | None = None
 
 
+# What Slack sends, checked where a listener reads it: a request of another shape is not
+# from Slack, or cannot be acted on, and is acked and dropped rather than raising mid-way.
+_SLACK_ID = re.compile(r"[A-Z0-9]+")  # C0123ABC, U0123ABC, ...
+_SLACK_TS = re.compile(r"\d+\.\d+")  # 1700000000.000100
+
+
+def slack_id(value: Any) -> str:
+    """``value`` if it is a Slack id (channel, user, team), else ""."""
+    return value if isinstance(value, str) and _SLACK_ID.fullmatch(value) else ""
+
+
+def slack_ts(value: Any) -> str | None:
+    """``value`` if it is a Slack message timestamp, else None."""
+    return value if isinstance(value, str) and _SLACK_TS.fullmatch(value) else None
+
+
+def text_of(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def object_of(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def button_value(action: dict[str, Any]) -> dict[str, Any] | None:
+    """A button's value: the JSON object the app put there, or None."""
+    try:
+        value = json.loads(text_of(action.get("value")) or "{}")
+    except ValueError:  # not JSON, or numbers too long to read
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _ignored(what: str) -> None:
+    log.info("advisor: ignored %s Slack would not send", what)
+
+
+def ticked(body: dict[str, Any]) -> tuple[list[str], list[str]] | None:
+    """The values and labels of the boxes ticked in a checkbox question, from the click's
+    state; None if any of it is not of the shape Slack sends (a guess could answer "none
+    of these" for someone who ticked boxes)."""
+    values: list[str] = []
+    labels: list[str] = []
+    for block in object_of(object_of(body.get("state")).get("values")).values():
+        for action_id, state in object_of(block).items():
+            if not action_id.startswith(blocks.CHECKS_ACTION):
+                continue
+            options = object_of(state).get("selected_options") or []
+            if not isinstance(options, list):
+                return None
+            for option in options:
+                value = text_of(object_of(option).get("value"))
+                if not value:
+                    return None
+                values.append(value)
+                labels.append(text_of(object_of(option.get("text")).get("text")) or value)
+    return values, labels
+
+
 @dataclass(frozen=True)
 class Delivery:
     """How the outbox retries. A failed send waits ``base`` x 2^(attempts-1) seconds, at
@@ -565,6 +624,7 @@ class SlackAdvisor:
         self.engine = engine
         self.store = engine.store
         self.client = client
+        self.signing_secret = signing_secret  # serve.SlackEdge checks signatures before Bolt
         self.bot = identity or whoami(client)
         self.delivery = delivery or Delivery()
         self.owner = new_owner()
@@ -651,14 +711,18 @@ class SlackAdvisor:
     # -- listeners: each acks first, then queues ----------------------------------------
 
     def on_command(self, ack: Any, command: dict[str, Any], respond: Respond) -> None:
-        text = (command.get("text") or "").strip()
+        text = text_of(command.get("text")).strip()
         word = text.lower()
         if word in {"help", "-h", "--help", "?"}:
             usage = blocks.notice(blocks.USAGE)
             ack(text=usage["text"], blocks=usage["blocks"], response_type="ephemeral")
             return
         ack()
-        where = Where(command["channel_id"], None, command["user_id"])
+        channel, user = slack_id(command.get("channel_id")), slack_id(command.get("user_id"))
+        if not channel or not user:
+            _ignored(f"a {COMMAND} without a channel or user id")
+            return
+        where = Where(channel, None, user)
         if word == "list":
             self._submit(
                 f"list:{where.channel}:{where.user}",
@@ -677,13 +741,17 @@ class SlackAdvisor:
     def on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("subtype") or event.get("bot_id") or not event.get("user"):
             return
-        channel, user = event["channel"], event["user"]
-        root = event.get("thread_ts") or event["ts"]
+        channel, user = slack_id(event.get("channel")), text_of(event.get("user"))
+        thread_ts, ts = slack_ts(event.get("thread_ts")), slack_ts(event.get("ts"))
+        root = thread_ts or ts
+        if not channel or not user or not root:
+            _ignored("a mention without a channel, user or timestamp")
+            return
         iid = interview_id(self.bot.team_id, channel, root)
-        text = blocks.from_slack(event.get("text") or "", self.bot.user_id)
+        text = blocks.from_slack(text_of(event.get("text")), self.bot.user_id)
         where = Where(channel, root, user)
         event_id = body.get("event_id")
-        if event.get("thread_ts") and self._is_interview(iid):
+        if thread_ts and self._is_interview(iid):
             self._take("reply", iid, where, {"text": text}, event_id=event_id)
             return
         word = text.lower()
@@ -710,37 +778,44 @@ class SlackAdvisor:
         # every other subtype are not answers. "Also send to channel" replies are.
         if event.get("subtype") not in (None, "thread_broadcast"):
             return
-        user = event.get("user")
+        user = text_of(event.get("user"))
         if event.get("bot_id") or not user or user == self.bot.user_id:
             return
-        thread_ts, ts = event.get("thread_ts"), event.get("ts")
+        thread_ts, ts = slack_ts(event.get("thread_ts")), event.get("ts")
         if not thread_ts or thread_ts == ts:
             return
-        raw = event.get("text") or ""
+        raw = text_of(event.get("text"))
         if f"<@{self.bot.user_id}>" in raw:
             return  # the app_mention event carries this one
-        iid = interview_id(self.bot.team_id, event["channel"], thread_ts)
+        channel = slack_id(event.get("channel"))
+        if not channel:
+            _ignored("a reply without a channel")
+            return
+        iid = interview_id(self.bot.team_id, channel, thread_ts)
         if not self._is_interview(iid):
             return
-        where = Where(event["channel"], thread_ts, user)
+        where = Where(channel, thread_ts, user)
         text = blocks.from_slack(raw, self.bot.user_id)
         self._take("reply", iid, where, {"text": text}, event_id=body.get("event_id"))
 
     def on_home(self, event: dict[str, Any]) -> None:
         if event.get("tab") not in (None, "home"):
             return
-        user = event["user"]
+        user = slack_id(event.get("user"))
+        if not user:
+            _ignored("an app_home_opened without a user")
+            return
         where = Where("", None, user)
         self._submit(f"home:{user}", where, None, None, lambda: self._publish_home(user))
 
     def on_answer(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         where = self._where(body)
-        try:
-            chosen = json.loads(action.get("value") or "{}")
-        except json.JSONDecodeError:
+        chosen = button_value(action)
+        if chosen is None:
+            _ignored("a button whose value is not a JSON object")
             return
-        label = (action.get("text") or {}).get("text") or str(chosen.get("value"))
+        label = text_of(object_of(action.get("text")).get("text")) or str(chosen.get("value"))
         self._choose_later(
             where, str(chosen.get("question_id")), [str(chosen.get("value"))], [label], body
         )
@@ -751,17 +826,16 @@ class SlackAdvisor:
     def on_submit(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         where = self._where(body)
-        try:
-            question_id = str(json.loads(action.get("value") or "{}").get("question_id"))
-        except json.JSONDecodeError:
+        chosen = button_value(action)
+        if chosen is None:
+            _ignored("a Submit whose value is not a JSON object")
             return
-        values, labels = [], []
-        for block in ((body.get("state") or {}).get("values") or {}).values():
-            for action_id, state in block.items():
-                if action_id.startswith(blocks.CHECKS_ACTION):
-                    for option in state.get("selected_options") or []:
-                        values.append(option["value"])
-                        labels.append((option.get("text") or {}).get("text") or option["value"])
+        boxes = ticked(body)
+        if boxes is None:
+            _ignored("a Submit with ticked boxes of another shape")
+            return
+        values, labels = boxes
+        question_id = str(chosen.get("question_id"))
         self._choose_later(where, question_id, values, labels or ["none of these"], body)
 
     def on_accept(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -775,7 +849,7 @@ class SlackAdvisor:
     def on_revise(self, ack: Any, body: dict[str, Any]) -> None:
         ack()
         where = self._where(body)
-        if where.thread_ts:
+        if where.thread_ts and where.channel:
             iid = interview_id(self.bot.team_id, where.channel, where.thread_ts)
             self._submit(
                 iid,
@@ -811,26 +885,29 @@ class SlackAdvisor:
         return self.engine.exists(iid) or self.store.thread(iid) is not None
 
     def _where(self, body: dict[str, Any]) -> Where:
-        container = body.get("container") or {}
-        message = body.get("message") or {}
-        channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
+        """Where a click happened; a channel or timestamp of the wrong shape is left empty,
+        and the listeners drop a click without a channel and thread."""
+        container = object_of(body.get("container"))
+        message = object_of(body.get("message"))
+        channel = slack_id(container.get("channel_id")) or slack_id(
+            object_of(body.get("channel")).get("id")
+        )
         return Where(
             channel=channel,
-            thread_ts=container.get("thread_ts") or message.get("thread_ts"),
-            user=(body.get("user") or {}).get("id") or "",
-            message_ts=container.get("message_ts") or message.get("ts"),
+            thread_ts=slack_ts(container.get("thread_ts")) or slack_ts(message.get("thread_ts")),
+            user=text_of(object_of(body.get("user")).get("id")),
+            message_ts=slack_ts(container.get("message_ts")) or slack_ts(message.get("ts")),
         )
 
     def _where_any(self, body: dict[str, Any]) -> Where | None:
         if body.get("type") == "block_actions":
             return self._where(body)
-        event = body.get("event") or {}
-        if event.get("channel"):
-            return Where(
-                event["channel"], event.get("thread_ts") or event.get("ts"), event.get("user") or ""
-            )
-        if body.get("channel_id"):
-            return Where(body["channel_id"], None, body.get("user_id") or "")
+        event = object_of(body.get("event"))
+        if slack_id(event.get("channel")):
+            ts = slack_ts(event.get("thread_ts")) or slack_ts(event.get("ts"))
+            return Where(event["channel"], ts, text_of(event.get("user")))
+        if slack_id(body.get("channel_id")):
+            return Where(body["channel_id"], None, text_of(body.get("user_id")))
         return None
 
     def _submit(
@@ -909,12 +986,14 @@ class SlackAdvisor:
         if not where.thread_ts or not where.channel:
             return
         iid = interview_id(self.bot.team_id, where.channel, where.thread_ts)
-        message = body.get("message") or {}
+        message = object_of(body.get("message"))
+        listed = message.get("blocks")
+        shown = [b for b in listed if isinstance(b, dict)] if isinstance(listed, list) else []
         data = {
             "question_id": question_id,
             "values": values,
             "labels": labels,
-            "message": {"text": message.get("text") or "", "blocks": message.get("blocks") or []},
+            "message": {"text": text_of(message.get("text")), "blocks": shown},
         }
         self._take("choose", iid, where, data)
 
@@ -922,10 +1001,10 @@ class SlackAdvisor:
         self, body: dict[str, Any], action: dict[str, Any], status: MemoStatus
     ) -> None:
         where = self._where(body)
-        if not where.thread_ts:
+        if not where.thread_ts or not where.channel:
             return
         iid = interview_id(self.bot.team_id, where.channel, where.thread_ts)
-        memo_id = str(action.get("value") or "")
+        memo_id = text_of(action.get("value"))
         self._submit(iid, where, iid, None, lambda: self._set_status(iid, where, memo_id, status))
 
     # -- the work (runs on the per-thread queues) ---------------------------------------

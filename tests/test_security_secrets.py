@@ -142,11 +142,6 @@ def test_a_rejected_app_token_is_reported_without_the_token(
     assert leaks(output + logged) == [], output + logged
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: bot/serve.py settings_from_env echoes SLACK_API_URL with !r when it is not a "
-    "URL, so a token pasted there is printed (PORT's message does the same)",
-)
 def test_a_token_pasted_into_the_api_url_is_not_printed() -> None:
     env = {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -154,8 +149,15 @@ def test_a_token_pasted_into_the_api_url_is_not_printed() -> None:
         "SLACK_API_URL": APP_TOKEN,
     }
     code, output = serve_in_process(env)
-    assert code == 1 and "SLACK_API_URL" in output
+    assert code == 1 and "SLACK_API_URL must be an http(s) URL" in output, output
     assert leaks(output) == [], output
+
+
+def test_a_token_pasted_into_port_is_not_printed() -> None:
+    env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "PORT": BOT_TOKEN}
+    result = CliRunner().invoke(cli, ["serve", "--host", "127.0.0.1"], env=env)
+    assert result.exit_code == 1 and "PORT must be a number" in result.output, result.output
+    assert leaks(result.output) == [], result.output
 
 
 # --- a whole interview while Claude fails ------------------------------------------------

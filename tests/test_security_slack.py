@@ -8,11 +8,17 @@ model are echoed back escaped, so they never ping anyone or render a link.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import json
+import logging
 import re
 import threading
+import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -476,11 +482,6 @@ def garbage_bodies(draw: st.DrawFn) -> tuple[str, str]:
     return urllib.parse.urlencode({"payload": json.dumps(body)}), FORM
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: bot/serve.py http_server: Bolt's request parsing raises on signed bodies of "
-    "the wrong shape and waitress answers 500",
-)
 def test_signed_bodies_of_any_shape_never_get_a_500(app: Running, fake: FakeSlack) -> None:
     thread = open_interview(app, fake)
     response_url = f"http://127.0.0.1:{fake.port}/response/fuzz"
@@ -530,11 +531,6 @@ MALFORMED: dict[str, tuple[str, str]] = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: bot/serve.py http_server: Bolt raises while parsing each of these bodies, "
-    "waitress answers 500 and logs a traceback",
-)
 def test_malformed_signed_bodies_get_no_500(app: Running, fake: FakeSlack) -> None:
     failed = []
     for name, (body, kind) in MALFORMED.items():
@@ -546,7 +542,42 @@ def test_malformed_signed_bodies_get_no_500(app: Running, fake: FakeSlack) -> No
     assert failed == []
 
 
-# Requests Slack would not send, each of which makes a listener raise after its ack().
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_a_malformed_signed_body_is_refused_and_the_next_request_works(
+    app: Running, fake: FakeSlack, name: str
+) -> None:
+    body, kind = MALFORMED[name]
+    sent = app.send.post(body, kind)
+    app.idle()
+    assert sent.status == 400 and not EXCEPTION_TEXT.search(sent.body), sent
+    assert {call.method for call in fake.calls} == {"auth.test"}  # nothing was said or started
+    still_works(app, fake)
+
+
+def test_a_request_bolt_fails_on_anyway_gets_a_400_without_details(
+    app: Running, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Shapes nobody has thought of yet: Bolt failing inside (its own 500) or raising out.
+    def failing(*args: Any, **kwargs: Any) -> None:
+        raise KeyError("inside Bolt")
+
+    def edge_lines() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == "advisor.serve"]
+
+    caplog.set_level(logging.INFO, logger="advisor.serve")
+    app.advisor.app.use(failing)  # a global middleware that raises
+    inside = app.send.command("route tickets")
+    assert len(edge_lines()) == 1
+    caplog.clear()
+    monkeypatch.setattr(app.advisor.app, "dispatch", failing)
+    outside = app.send.command("route tickets")
+    for sent in (inside, outside):
+        assert sent.status == 400 and not EXCEPTION_TEXT.search(sent.body), sent
+        assert "inside Bolt" not in sent.body
+    assert len(edge_lines()) == 1 and not edge_lines()[0].exc_info  # one line, no traceback
+
+
+# Requests Slack would not send, each of which once made a listener raise after its ack().
 UNUSABLE = {
     "a command without user_id": ("command", "user_id"),
     "a command without channel_id": ("command", "channel_id"),
@@ -556,12 +587,6 @@ UNUSABLE = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: bot/slack_app.py on_command/on_answer/on_submit raise after ack() on input "
-    "they cannot use; Bolt's thread runner then discards the ack, waits out its 3 s timeout "
-    "and answers 404 (usually; it races with the ack)",
-)
 @pytest.mark.parametrize("name", list(UNUSABLE))
 def test_listeners_ignore_requests_they_cannot_use(
     app: Running, fake: FakeSlack, name: str
@@ -594,15 +619,42 @@ def test_listeners_ignore_requests_they_cannot_use(
     assert acks
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: bot/serve.py http_server: the body is parsed before the signature is checked, "
-    "so an unsigned malformed request gets a 500 (and a logged traceback) instead of a 401",
-)
 def test_an_unsigned_malformed_body_is_refused_as_unsigned(app: Running, fake: FakeSlack) -> None:
     sent = app.send.post("{not json", JSON, signed={})
     assert sent.status == 401
-    assert not fake.calls[1:]  # nothing but the start-up auth.test
+    # Nothing reached Slack but the start-up auth.test calls (the app's and Bolt's own).
+    assert {call.method for call in fake.calls} == {"auth.test"}
+
+
+def test_forged_timestamps_and_bytes_that_are_not_text_are_refused_as_unsigned(
+    app: Running, fake: FakeSlack
+) -> None:
+    body = urllib.parse.urlencode({"command": "/advisor", "text": "x", "channel_id": CHANNEL})
+    not_a_time = app.send.post(
+        body, FORM, signed={"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=0"}
+    )
+    not_utf8 = post_bytes(app, b'{"type": "event_callback", "x": "\xff\xfe"}', JSON)
+    assert (not_a_time.status, not_utf8.status) == (401, 401)
+    assert not EXCEPTION_TEXT.search(not_a_time.body + not_utf8.body)
+    assert {call.method for call in fake.calls} == {"auth.test"}
+    still_works(app, fake)
+
+
+def post_bytes(app: Running, body: bytes, content_type: str) -> Sent:
+    """``body`` as it is, with a signature computed over its bytes the way Slack would."""
+    stamp = str(int(time.time()))
+    digest = hmac.new(SIGNING_SECRET.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256)
+    headers = {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": f"v0={digest.hexdigest()}",
+    }
+    request = urllib.request.Request(app.send.url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return Sent(response.status, response.read().decode(), 0.0)
+    except urllib.error.HTTPError as err:
+        return Sent(err.code, err.read().decode("utf-8", "replace"), 0.0)
 
 
 # --- escaping what is echoed ---------------------------------------------------------------
@@ -719,7 +771,7 @@ def test_team_document_titles_and_text_are_escaped_in_answers(
 
 
 def test_model_prose_with_pings_is_escaped(fake: FakeSlack) -> None:
-    hostile = "<!channel> <@U123> <#C123> see <https://evil.example|click> [escalation-ladder]."
+    hostile = "<!channel> <@U123> <#C123> {said} see <https://evil.example|click> [{id}]."
 
     def responder(request: fake_api.Request) -> fake_api.Scripted:
         choice = (request.body.get("tool_choice") or {}).get("name")
@@ -730,8 +782,11 @@ def test_model_prose_with_pings_is_escaped(fake: FakeSlack) -> None:
                 "write_prose",
                 {"context": "<!here> The team <@U123>.", "rationale": "Prompt engineering."},
             )
-        ids = re.findall(r'<passage id="([^"]+)"', request.text)
-        return fake_api.text(hostile.replace("escalation-ladder", ids[0] if ids else "x"))
+        # The pings wrapped around words of the cited passage: an answer the app accepts as
+        # grounded in the team's guidance, so it is shown.
+        passages = re.findall(r'<passage id="([^"]+)"[^>]*>\n(.*?)\n</passage>', request.text, re.S)
+        pid, text = passages[0] if passages else ("x", "")
+        return fake_api.text(hostile.format(said=" ".join(text.split()[:40]), id=pid))
 
     with fake_api.running(responder) as model:
         engine = Interviews(llm=Claude(model.client(max_retries=0)))

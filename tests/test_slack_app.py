@@ -310,6 +310,60 @@ def test_a_mention_starts_an_interview_and_a_mention_in_its_thread_answers(
     assert "Asked again below" in json.dumps(copies[0]["blocks"])
 
 
+def test_a_use_case_that_mentions_payload_starts_an_interview(
+    app: Running, fake: FakeSlack
+) -> None:
+    # Bolt takes any form containing "payload" for an interaction, and reads this one as empty.
+    use_case = "check the JSON payload of each webhook against its schema"
+    thread_ts = start(app, fake, use_case)
+    record = app.engine.store.get_interview(interview_id(TEAM, CHANNEL, thread_ts))
+    assert record is not None and record.use_case == use_case
+
+
+def test_a_submit_with_ticks_of_another_shape_is_ignored_and_the_question_stays(
+    app: Running, fake: FakeSlack
+) -> None:
+    thread_ts = start(app, fake)
+    iid = interview_id(TEAM, CHANNEL, thread_ts)
+    for _ in range(10):  # answer until a checkbox question is asked
+        pending = app.engine.pending(iid)
+        assert pending is not None
+        if pending.multi:
+            break
+        answer(app, fake, thread_ts, press_buttons=True, user="U0ANA")
+    else:
+        raise AssertionError("no checkbox question was asked")
+    message = last_question(fake, thread_ts)
+    labels = PRESSED.get(pending.id) or [checkbox_labels(message)[0]]
+    state = checkbox_state(message, labels)
+    good = json.loads(json.dumps(state))
+    for block in state.values():
+        for ticks in block.values():
+            ticks["selected_options"].append({"text": {"type": "plain_text", "text": "no value"}})
+    sent = app.send.click(message, press(message, "Submit"), user="U0ANA", state=state)
+    app.idle()
+    assert sent.status == 200
+    still = app.engine.pending(iid)
+    assert still is not None and still.id == pending.id  # nothing was answered
+    assert not any("Sorry" in m.get("text", "") for m in fake.replies(CHANNEL, thread_ts))
+    app.send.click(message, press(message, "Submit"), user="U0ANA", state=good)
+    app.idle()
+    after = app.engine.pending(iid)
+    assert after is None or after.id != pending.id  # the real Submit still answers it
+
+
+def checkbox_labels(message: dict[str, Any]) -> list[str]:
+    """The labels of ``message``'s checkbox options."""
+    return [
+        option["text"]["text"]
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["type"] == "checkboxes"
+        for option in element["options"]
+    ]
+
+
 # --- escaping ---------------------------------------------------------------------------
 
 

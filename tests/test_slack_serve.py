@@ -3,15 +3,18 @@ and exit status 1, never a traceback; Socket Mode is used when SLACK_APP_TOKEN i
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from slack_fake import BOT_TOKEN, SIGNING_SECRET, FakeSlack
+from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.cli import cli
-from bot.serve import settings_from_env
+from bot.serve import GuardedSocketModeHandler, Settings, build, settings_from_env
 from bot.slack_app import SetupError, make_client, whoami
 
 
@@ -115,3 +118,32 @@ def test_rate_limited_calls_wait_as_long_as_retry_after_says(
     assert result["ok"]
     assert len(fake.called("chat.postMessage")) == 3
     assert len(slept) == 2 and all(7 <= s <= 7.5 for s in slept)
+
+
+class Acks:
+    """Stands in for the Socket Mode client: keeps the envelope ids the app acknowledged."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[str] = []
+        self.logger = logging.getLogger("test.socket_mode")
+
+    def send_socket_mode_response(self, response: Any) -> None:
+        self.envelopes.append(response.envelope_id)
+
+
+def test_socket_mode_acks_and_drops_envelopes_bolt_cannot_handle(fake: FakeSlack) -> None:
+    advisor = build(Settings(BOT_TOKEN, "", "xapp-1-test", fake.url, 0, "127.0.0.1"))
+    try:
+        handler = GuardedSocketModeHandler(advisor.app, "xapp-1-test")  # not connected
+        acks = Acks()
+        broken = {"type": "event_callback", "authorizations": "x", "event": {"type": "x"}}
+        handler.handle(acks, SocketModeRequest("events_api", "env-broken", broken))
+        home = {"type": "app_home_opened", "user": "U0ANA", "channel": "D0DM", "tab": "home"}
+        body = {"type": "event_callback", "team_id": "T0TEAM", "event": home}
+        handler.handle(acks, SocketModeRequest("events_api", "env-home", body))
+        assert advisor.wait_idle(10)
+        # Both acked, so Slack does not send either again; the real one was handled.
+        assert acks.envelopes == ["env-broken", "env-home"]
+        assert fake.called("views.publish")
+    finally:
+        advisor.close()
