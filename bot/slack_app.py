@@ -1069,7 +1069,8 @@ class SlackAdvisor:
             fresh = self.store.inbox_item(item.id)
             if fresh is None or fresh.done_at is not None:
                 return
-            key = self._state_key(iid)
+            pending = self.engine.pending(iid)  # read once per step: each read costs
+            key = self._key_for(iid, pending)
             if fresh.started_key is not None and fresh.started_key != key:
                 # An earlier try got through the engine and died before its messages were
                 # queued: do not answer twice, just make sure the thread shows where it is.
@@ -1077,7 +1078,7 @@ class SlackAdvisor:
             else:
                 self.store.start_inbox(item.id, key)
                 fault("before_answer")
-                plan = self._run(item, iid, where)
+                plan = self._run(item, iid, where, pending)
                 fault("after_answer")
             self.store.enqueue(
                 iid,
@@ -1093,12 +1094,12 @@ class SlackAdvisor:
                 with contextlib.suppress(Exception):
                     self.store.release_thread(iid, self.owner)
 
-    def _run(self, item: InboxItem, iid: str, where: Where) -> Plan:
+    def _run(self, item: InboxItem, iid: str, where: Where, pending: Question | None) -> Plan:
         data = item.payload
         if item.kind == "start":
             return self._start(iid, where, str(data.get("use_case") or ""), bool(data.get("intro")))
         if item.kind == "reply":
-            return self._reply(iid, where, str(data.get("text") or ""))
+            return self._reply(iid, where, str(data.get("text") or ""), pending)
         if item.kind == "choose":
             return self._choose(
                 iid,
@@ -1107,6 +1108,7 @@ class SlackAdvisor:
                 [str(v) for v in data.get("values") or []],
                 [str(v) for v in data.get("labels") or []],
                 data.get("message") or {},
+                pending,
             )
         log.warning("advisor: unknown inbox item %s for thread %s", item.kind, iid)
         return Plan()
@@ -1133,17 +1135,17 @@ class SlackAdvisor:
         plan.items[:0] = first
         return plan
 
-    def _reply(self, iid: str, where: Where, text: str) -> Plan:
-        if not self.engine.exists(iid):
+    def _reply(self, iid: str, where: Where, text: str, before: Question | None) -> Plan:
+        if before is None and not self.engine.exists(iid):
             return Plan()
         if not text:  # a bare @advisor in the thread: show where the interview stands
-            pending = self.engine.pending(iid)
-            return self._plan(where, [pending] if pending else [])
-        before = self.engine.pending(iid)
+            return self._plan(where, [before] if before else [])
         turns = self.engine.reply(iid, text, by=self.names(where.user))
-        retire, forget = self._retire(iid, where, before, text)
+        retire, forget = self._retire(iid, where, before, _asked(turns), text)
         plan = self._plan(where, turns)
-        plan.items[:0] = retire
+        # The next question first, the old question's buttons off after: what the team is
+        # waiting for arrives one Web API call sooner.
+        plan.items.extend(retire)
         plan.forget_question = forget
         return plan
 
@@ -1155,8 +1157,8 @@ class SlackAdvisor:
         values: list[str],
         labels: list[str],
         message: dict[str, Any],
+        pending: Question | None,
     ) -> Plan:
-        pending = self.engine.pending(iid) if self.engine.exists(iid) else None
         if pending is None or pending.id != question_id:
             # A second click, or a click on an old question: nothing to answer. Take the
             # buttons off that message and tell only the person who clicked.
@@ -1172,7 +1174,7 @@ class SlackAdvisor:
                 log.warning("advisor: no ephemeral note in thread %s: %s", iid, exc)
             return Plan(self._strip_buttons(where, message))
         turns = self.engine.choose(iid, question_id, values, by=self.names(where.user))
-        after = self.engine.pending(iid)
+        after = _asked(turns)
         done: list[tuple[str, dict[str, Any]]] = []
         forget = False
         if after is None or after.id != question_id:
@@ -1250,14 +1252,19 @@ class SlackAdvisor:
         return plan
 
     def _retire(
-        self, iid: str, where: Where, before: Question | None, said: str
+        self,
+        iid: str,
+        where: Where,
+        before: Question | None,
+        after: Question | None,
+        said: str,
     ) -> tuple[list[tuple[str, dict[str, Any]]], bool]:
-        """Once a typed reply moved the interview on, take the buttons off the question it
-        was pending on (its message is remembered in the store, so this works after a
-        restart too). Returns the update to send and whether the question is retired."""
+        """Once a typed reply moved the interview on (``before`` was pending, ``after`` is),
+        take the buttons off the question it was pending on (its message is remembered in
+        the store, so this works after a restart too). Returns the update to send and
+        whether the question is retired."""
         if before is None:
             return [], False
-        after = self.engine.pending(iid)
         if after is not None and after.id == before.id:
             return [], False
         thread = self.store.thread(iid)
@@ -1274,7 +1281,9 @@ class SlackAdvisor:
     def _state_key(self, iid: str) -> str | None:
         """What the thread should be showing now: the pending question, the memo, or that
         it was cancelled (None: nothing yet)."""
-        pending = self.engine.pending(iid)
+        return self._key_for(iid, self.engine.pending(iid))
+
+    def _key_for(self, iid: str, pending: Question | None) -> str | None:
         if pending is not None:
             return question_key(pending)
         record = self.store.get_interview(iid)
@@ -1732,6 +1741,12 @@ def _ts(ts: str) -> float:
     with contextlib.suppress(ValueError):
         return float(ts)
     return 0.0
+
+
+def _asked(turns: list[Any]) -> Question | None:
+    """The question the engine now waits on, from the turns it returned (it ends with one
+    whenever a question is pending)."""
+    return turns[-1] if turns and isinstance(turns[-1], Question) else None
 
 
 def _where_of(item: InboxItem) -> Where:
