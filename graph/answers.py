@@ -1103,6 +1103,24 @@ def _without_instructions(question: QuestionSpec, text: str) -> tuple[str, Parse
 # --- public API ------------------------------------------------------------------------------
 
 
+# Phrases that answer a question but say nothing about it in free text ("no" to "do the
+# facts change?", "other" to "what kind of task?"); a short reply is judged on its own.
+_REPLY_ONLY = _alts("no | nope | none | not really | nothing | neither | other")
+_MENTION_TABLES: dict[str, Table] = {**FIELD_TABLES, "deployment": CHECKS}
+
+
+def values_mentioned(field: str, text: str) -> set[str]:
+    """The values of ``field`` whose phrases in this module's tables ``text`` mentions
+    (negated or not: "isn't accurate" still complains about accuracy; bare replies such as
+    "no" left out). The Claude adapter takes these as evidence for a value the model read;
+    ``"none"`` stands for an empty list or a "none" option."""
+    table = _MENTION_TABLES.get(field)
+    if table is None or not isinstance(text, str):
+        return set()
+    norm = _norm(_prepare(text))
+    return {h.value for h in _find(norm, table) if norm[h.start : h.end] not in _REPLY_ONLY}
+
+
 def _parse(question: QuestionSpec, text: str, fields: Sequence[str] | None = None) -> Parsed:
     """parse_answer without the safety net (tests call this to see real errors)."""
     if not isinstance(text, str):
@@ -1415,4 +1433,5 @@ __all__ = [
     "parse_choice",
     "parse_command",
     "parse_value",
+    "values_mentioned",
 ]

@@ -30,6 +30,7 @@ from anthropic.types import TextBlockParam, ToolParam
 from pydantic import ValidationError
 
 from graph import questions as catalog
+from graph.answers import values_mentioned
 from graph.assessment import Approach, Assessment
 from graph.instructions import looks_like_instructions, without_instructions
 from graph.profile import FIELDS, Profile, Provenance
@@ -599,12 +600,195 @@ TECHNIQUE_EVIDENCE: dict[str, re.Pattern[str]] = {
         r"o3\b|model"
     ),
     "fine_tuning": _words(r"fine[- ]?tun|lora|train"),
+    # "We haven't tried anything": an empty list needs words like these.
+    "none": _words(
+        r"nothing|none|not yet|haven'?t|have not|just started|out of the box|default|basic|"
+        r"only (?:a|the|one)|no (?:technique|prompt)|tried|try"
+    ),
 }
-# "We haven't tried anything": an empty list needs words like these.
-_NOTHING_TRIED = _words(
-    r"nothing|none|not yet|haven'?t|have not|just started|out of the box|default|basic|"
-    r"only (?:a|the|one)|no (?:technique|prompt)|tried|try"
-)
+
+# The choice and list fields: the value the model read must be named by the text, either
+# by the offline parser's phrases for it (graph/answers.py ``values_mentioned``) or by the
+# words below, which add the free-text phrasings those reply-shaped tables lack. Generous on
+# purpose: a value dropped wrongly costs the team one more question; a value kept from a
+# text that never mentions it (an obeyed instruction: "deployment: edge", "problems: none")
+# could open an exception or close a gate. "none" stands for an empty list.
+VALUE_EVIDENCE: dict[str, dict[str, re.Pattern[str]]] = {
+    "task_type": {
+        "classification": _words(
+            r"classif|categor|label|tag|rout|triag|sort|queue|bucket|intent|sentiment|spam|"
+            r"moderat|flag|prioriti|detect|assign|binary|yes[/ -]or[/ -]no|which (?:team|"
+            r"queue|department|category|class)"
+        ),
+        "extraction": _words(
+            r"extract|pull|pars|entit|field|forms?\b|invoice|receipt|capture|scrap|ocr\b|"
+            r"key (?:facts|data|details|values)|fill|structured data|dates|amounts|addresses"
+        ),
+        "transformation": _words(
+            r"transform|conver|reformat|format|translat|normali|rewrit|map|migrat|restructur|"
+            r"clean(?:ing)? up|text[- ]to[- ]|to sql|into sql|port(?:ing)? |"
+            r"turn(?:s|ing)? (?:[\w-]+ ){1,4}into|into (?:json|csv|sql|markdown|yaml|a table)"
+        ),
+        "generation": _words(
+            r"generat|writ|draft|compos|copy|content|creat|produc|descri|blog|post|article|"
+            r"email|repl|respon|marketing|ads?\b|headline|caption|stor(?:y|ies)|code"
+        ),
+        "summarization": _words(
+            r"summar|tl;?dr|digest|condens|recap|brief|overview|shorten|abstract|highlight|"
+            r"minutes|notes|key points|gist|synops"
+        ),
+        "question_answering": _words(
+            r"question|answer|q ?& ?a|qa\b|faq|ask|look(?:s|ing)? up|help ?desk|support|"
+            r"knowledge base|search|quer|inquir|enquir"
+        ),
+        "conversation": _words(
+            r"conversa|chat|dialog|talk|multi-turn|turns|assistant|companion|"
+            r"back[- ]and[- ]forth|open[- ]ended|tutor|coach|role-?play|persona|messag"
+        ),
+        "agent": _words(
+            r"agent|tool|action|multi-step|autonom|workflow|execut|book|brows|api call|"
+            r"call(?:s|ing)? (?:apis|our api|an api)|automat|orchestrat|plan|navigat|schedul|"
+            r"click|file (?:tickets|bugs)|runs? (?:commands|scripts|queries)|trigger|"
+            r"takes? (?:steps|actions)|on (?:its|their) own|acts? on|issues? refunds|"
+            r"updat(?:e|es|ing) (?:orders|records|tickets|accounts|the crm)|places? orders"
+        ),
+        "other": _words(
+            r"mix|various|several|combin|multiple|both|hybrid|something else|none of|variety|"
+            r"unusual|custom|misc"
+        ),
+    },
+    "problems": {
+        "missing_knowledge": _words(
+            r"know|fact|context|informat|info\b|outdated|out[- ]of[- ]date|stale|unaware|aware|"
+            r"polic|document|docs\b|catalog|pric|internal|domain|look(?:s|ing)? up|"
+            r"up[- ]to[- ]date|latest|wiki|handbook|manual|spec"
+        ),
+        "hallucination": _words(
+            r"hallucinat|made[- ]up|mak(?:e|es|ing) (?:stuff |things |facts |answers |it |them )?"
+            r"up\b|(?:doesn'?t|don'?t|does not|do not|didn'?t) exist|"
+            r"invent|fabricat|confident|lie\b|lies|lying|false|untrue|non-?existent|fake|bogus|"
+            r"wrong facts|not true|imagin|never said"
+        ),
+        "wrong_format": _words(
+            r"format|json|schema|malformed|pars|structur|field|broken|invalid|markdown|yaml|"
+            r"xml|csv|keys|syntax|template|shape|layout|extra text|doesn'?t follow"
+        ),
+        "off_voice": _words(
+            r"voice|tone|brand|style|sound|robotic|generic|bland|formal|casual|stiff|"
+            r"personalit|wording|phrasing|wordy|verbose|chatty|stilted|corporate|cheesy|emoji|"
+            r"salesy|like us\b|off-brand|on-brand"
+        ),
+        "refuses_harmless": _words(
+            r"refus|declin|won'?t (?:answer|help|do|touch)|(?:can'?t|cannot) (?:help|do)|"
+            r"unable to|not allowed to|cautious|overcautious|"
+            r"over-cautious|block|safety|censor|apologi|reject|sorry|says? it can'?t|"
+            r"false positive"
+        ),
+        "too_slow": _words(
+            r"slow|latenc|fast|speed|long|wait|lag|time[- ]?out|second|\d+ ?ms\b|millisec|quick|"
+            r"delay|sluggish|takes (?:ages|forever)"
+        ),
+        "too_expensive": _words(
+            r"expens|cost|budget|spend|bill|pric|cheap|money|dollar|afford|invoice|token|pay|"
+            r"[$€£]"
+        ),
+        "accuracy_plateau": _words(
+            r"accura|inaccura|plateau|stuck|ceiling|wrong|mistak|error|miss|misclassif|misrout|"
+            r"mislabel|score|percent|\d+(?:\.\d+)? ?%|quality|not good enough|fail|incorrect|"
+            r"correct|precision|recall|f1\b|improv|eval|benchmark|target"
+        ),
+        "inconsistent": _words(
+            r"inconsisten|consisten|unpredictab|vary|varies|variab|varying|different "
+            r"(?:answers|results|outputs|labels)|flaky|random|unreliab|deterministic|sometimes|"
+            r"erratic|same (?:input|question|email|prompt|ticket)|each time|every time|"
+            r"hit[- ](?:and|or)[- ]miss|drift"
+        ),
+        "none": _words(
+            r"nothing|not (?:built|live|launched|in production)|haven'?t (?:built|launched|"
+            r"started|shipped)|have not (?:built|launched|started|shipped)|pre-?launch|"
+            r"just start|greenfield|from scratch|new project|no (?:complaints|problems|issues)|"
+            r"works (?:fine|well)|all good|fine so far|happy with"
+        ),
+    },
+    "techniques_tried": TECHNIQUE_EVIDENCE,
+    "knowledge_changes": {
+        "none": _words(
+            r"self[- ]contained|in the (?:input|email|text|ticket|message|document|request)|"
+            r"(?:input|email|text|ticket|message)s? (?:alone|itself|themselves|only)|"
+            r"no (?:external|outside|extra|look-?up|reference|background|facts|knowledge|"
+            r"retrieval)|(?:doesn'?t|does not|don'?t|do not|won'?t) need (?:any |to )?(?:facts|"
+            r"knowledge|data|context|look|outside|external|extra|anything)|needs? no (?:facts|"
+            r"knowledge|look-?up|context)|without (?:any )?(?:facts|knowledge|look-?up|outside|"
+            r"external)|everything (?:it needs|is in)|all (?:it needs|the information|the info)|"
+            r"nothing (?:beyond|outside|else)|general knowledge|common sense|knowledge[- ]free|"
+            r"only needs|needs only|just needs|only (?:uses|reads|looks at|sees) the"
+        ),
+        "rarely": _words(
+            r"rare|seldom|hardly|year|annual|quarter|occasional|static|stable|not (?:that |very "
+            r"|so )?often|every few months|once a|slow(?:ly)?[- ]chang|barely chang|fixed|"
+            r"settled|(?:won'?t|doesn'?t|don'?t|does not|do not|will not) change"
+        ),
+        "often": _words(
+            r"often|frequent|constant|all the time|every (?:day|week|month)|each (?:day|week|"
+            r"month)|daily|weekly|monthly|hourly|regular|chang|updat|real[- ]?time|live "
+            r"(?:data|prices|stock|inventory)|fresh|stale|outdated|new (?:products|prices|"
+            r"polic|releases|features|items|rules)|fast[- ]moving|latest|pric|stock|inventor|"
+            r"release|launch|news|season|promo"
+        ),
+    },
+    "error_cost": {
+        "low": _words(
+            r"low|little|minor|trivial|negligible|harmless|no big deal|not a big deal|"
+            r"(?:doesn'?t|does not|don'?t) matter|easy to (?:fix|retry|spot|undo|correct|catch)|"
+            r"cheap to fix|internal only|retry|re-?run|no harm|nobody (?:cares|notices)|cosmetic|"
+            r"just means|re-?(?:file|do|submit|send)|redo|undo|easily (?:fixed|caught|corrected|"
+            r"spotted)"
+        ),
+        "medium": _words(
+            r"medium|moderate|mid\b|rework|annoy|hassle|hour|minute|delay|inconvenien|misrout|"
+            r"re-?rout|bounce|manual(?:ly)? fix|by hand|extra work|waste|slows? (?:us|them|"
+            r"things) down|backlog|duplicate|write again|agent time|handling time"
+        ),
+        "high": _words(
+            r"high|serious|significant|costly|expensive|money|revenue|customer|reputation|churn|"
+            r"refund|lose|lost|loss|angry|complain|sla\b|escalat|contract|penalt|trust|public|"
+            r"embarrass|major|big deal|sales"
+        ),
+        "critical": _words(
+            r"critical|safety|safe\b|danger|legal|lawsuit|liabil|regulat|complian|fatal|life|"
+            r"lives|death|die\b|catastroph|severe|harm|injur|patient|medical|clinical|diagnos|"
+            r"dosage|fines\b|penalt|irreversib|child|sue\b|sued|suing|court"
+        ),
+    },
+    "deployment": {
+        # The default: little evidence needed (any sign of a vendor's model or a cloud).
+        "hosted_api": _words(
+            r"api|claude|openai|anthropic|gpt|gemini|mistral|cohere|llm|cloud|hosted|saas|"
+            r"vendor|provider|sonnet|opus|haiku|endpoint|managed|third[- ]party|external "
+            r"(?:model|service)"
+        ),
+        "private_cloud": _words(
+            r"private|vpc\b|aws\b|amazon|gcp\b|google cloud|azure|bedrock|vertex|tenant|"
+            r"data residency|region|our (?:own )?(?:cloud|account|subscription)|dedicated|"
+            r"can'?t leave|cannot leave|must stay|stays? (?:in|inside|within)|kubernetes|k8s"
+        ),
+        "on_prem": _words(
+            r"on[- ]?prem|premises|self[- ]?host|own (?:servers?|hardware|gpus?|machines|"
+            r"infrastructure|data ?cent)|our (?:servers?|hardware|gpus?|machines|infrastructure|"
+            r"racks?|data ?cent)|data ?cent|air[- ]?gap|in[- ]house|behind (?:our|the) firewall|"
+            r"intranet|internal network|local (?:servers?|gpus?|machines?|hardware|cluster)|"
+            r"can'?t leave|cannot leave|never leaves?|must stay|locally|open[- ]weights?|llama"
+        ),
+        "edge": _words(
+            r"device|edge|offline|mobile|phone|laptop|embedded|browser|iot\b|tablet|watch|"
+            r"car\b|cars\b|vehicle|sensor|camera|kiosk|point[- ]of[- ]sale|handheld|wearable|"
+            r"no (?:internet|connectivity|network)|without (?:internet|connectivity|a "
+            r"connection)|client[- ]side|locally|raspberry|microcontroller|wasm|webgpu|"
+            r"user'?s? (?:machine|computer)"
+        ),
+    },
+}
+NONE_VALUE = "none"  # in VALUE_EVIDENCE: an empty list (nothing wrong, nothing tried)
 
 
 def _short_answer(name: str, text: str, pending: str | None) -> bool:
@@ -617,17 +801,33 @@ def _short_answer(name: str, text: str, pending: str | None) -> bool:
         return False
 
 
+def names_value(name: str, value: str, text: str) -> bool:
+    """Whether ``text`` has words for this value of a choice or list field."""
+    own = VALUE_EVIDENCE.get(name, {}).get(value)
+    return (own is not None and bool(own.search(text))) or value in values_mentioned(name, text)
+
+
+def supported_values(name: str, values: list[str], text: str) -> list[str]:
+    """The values of a list field that ``text`` names (the rest are dropped)."""
+    return [v for v in values if names_value(name, v, text)]
+
+
 def supported_techniques(tried: list[str], text: str) -> list[str]:
     """The techniques of ``tried`` that ``text`` names (the rest are dropped)."""
-    return [t for t in tried if t in TECHNIQUE_EVIDENCE and TECHNIQUE_EVIDENCE[t].search(text)]
+    return supported_values("techniques_tried", tried, text)
+
+
+def _plain(text: str) -> str:
+    return text.replace("\u2019", "'").replace("\u2018", "'")  # "won’t" reads as "won't"
 
 
 def evidenced(name: str, value: Any, text: str, *, pending: str | None = None) -> tuple[bool, Any]:
-    """:func:`supported`, except that techniques the text does not name are dropped from
-    the list rather than losing the whole list: ``(ok, the value to keep)``."""
-    listed = name == "techniques_tried" and isinstance(value, list) and bool(value)
+    """:func:`supported`, except that list values (techniques tried, problems) the text
+    does not name are dropped from the list rather than losing the whole list:
+    ``(ok, the value to keep)``."""
+    listed = name in VALUE_EVIDENCE and isinstance(value, list) and bool(value)
     if listed and not _short_answer(name, text, pending):
-        value = supported_techniques(value, text)
+        value = supported_values(name, value, _plain(text))
         return bool(value), value
     return supported(name, value, text, pending=pending), value
 
@@ -636,10 +836,13 @@ def supported(name: str, value: Any, text: str, *, pending: str | None = None) -
     """Whether ``text`` gives evidence for the value the model extracted.
 
     Numbers must be stated; the owner must be named; a yes/no needs words about its field
-    (:data:`EVIDENCE`); each technique tried needs words about it. A short reply to the
+    (:data:`EVIDENCE`); a choice (task type, error cost, deployment, how often facts change)
+    and each item of a list (problems, techniques tried) needs words for that value
+    (:data:`VALUE_EVIDENCE`), an empty list words for "nothing". A short reply to the
     pending question supports a value for that question's fields. A fabricated value (an
     obeyed instruction, or a guess) is dropped and the interview then asks for it.
     """
+    text = _plain(text)
     if name == "use_case":
         return len(str(value)) <= USE_CASE_CHARS
     if name == "retraining_owner":
@@ -649,12 +852,13 @@ def supported(name: str, value: Any, text: str, *, pending: str | None = None) -
         evidence = EVIDENCE.get(name)
         found = evidence is not None and bool(evidence.search(text))
         return found or _short_answer(name, text, pending)
-    if name == "techniques_tried" and isinstance(value, list):
+    if name in VALUE_EVIDENCE:
         if _short_answer(name, text, pending):
             return True
-        if not value:
-            return bool(_NOTHING_TRIED.search(text))
-        return supported_techniques(value, text) == value
+        if isinstance(value, list):
+            values = [str(v) for v in value] or [NONE_VALUE]
+            return supported_values(name, values, text) == values
+        return names_value(name, str(value), text)
     if not isinstance(value, int | float):
         return True
     if value == 0:
@@ -748,8 +952,10 @@ class Claude:
 
         Text that tries to instruct the model is not sent at all (the offline parser reads
         it). Every value must have evidence in the text (:func:`evidenced`): a number stated,
-        the owner named, words about a yes/no field or a technique tried, so an instruction
-        worded in a way the filter misses still cannot make the model fill the profile.
+        the owner named, words about a yes/no field, words for a choice (task type, problems,
+        error cost, deployment, how often facts change) or a technique tried, so an
+        instruction worded in a way the filter misses still cannot make the model fill the
+        profile.
         """
         if not text.strip():
             return None

@@ -17,6 +17,7 @@ from graph.claude import (
     EXTRACTABLE,
     PROSE_TOOL,
     USE_CASE_CHARS,
+    VALUE_EVIDENCE,
     Claude,
     confirmation_text,
     conflicts,
@@ -29,7 +30,17 @@ from graph.claude import (
 )
 from graph.cost import load_prices
 from graph.policy import assess
-from graph.profile import FIELDS, Profile, Provenance, TaskType
+from graph.profile import (
+    FIELDS,
+    Deployment,
+    ErrorCost,
+    KnowledgeChanges,
+    Problem,
+    Profile,
+    Provenance,
+    Rung,
+    TaskType,
+)
 from graph.store import Store
 from knowledge.search import Hit
 
@@ -39,7 +50,8 @@ RICH = (
     "We classify inbound support emails into 12 queues. It's a stable task. We tried a "
     "system prompt, few-shot examples, JSON output and splitting it into two steps; on our "
     "400-email eval we sit at 82% and need 90%. We have 3,000 labelled emails, cleaned and "
-    "cleared by legal. About 200k emails a month, cost is a worry, ml-platform owns retraining."
+    "cleared by legal. About 200k emails a month, cost is a worry, ml-platform owns retraining. "
+    "The email itself holds everything the model needs."
 )
 RICH_FIELDS: dict[str, Any] = {
     "task_type": "classification",
@@ -285,6 +297,130 @@ def test_numbers_the_text_does_not_state_are_dropped(claude: Claude, fake: Any) 
     fake.script(fake_api.tool_use(EXTRACT_TOOL, fabricated))
     got = extract(claude, "500 labelled rows, clean; 1,000 calls a day; we need 95%")
     assert got == {"monthly_volume": 30_000, "target_score": 0.95, "labels_clean": True}
+
+
+# Choice and list values the team really stated, phrased the way teams phrase them.
+STATED_CHOICES = [
+    ("We classify inbound emails by intent.", "task_type", "classification"),
+    ("It routes tickets to the right team.", "task_type", "classification"),
+    ("Tag each support ticket with a product area.", "task_type", "classification"),
+    ("Triage incoming bug reports into queues.", "task_type", "classification"),
+    ("Pull the invoice number and due date out of scanned invoices.", "task_type", "extraction"),
+    ("Convert legacy XML records to our JSON format.", "task_type", "transformation"),
+    ("Draft replies to customer reviews.", "task_type", "generation"),
+    ("Summarise long call transcripts for account managers.", "task_type", "summarization"),
+    ("Answer employees' HR questions.", "task_type", "question_answering"),
+    ("A chat assistant for the people using our app.", "task_type", "conversation"),
+    ("It books meetings and files tickets using our tools.", "task_type", "agent"),
+    ("A mix of tagging and short summaries.", "task_type", "other"),
+    ("It makes up order numbers that don't exist.", "problems", ["hallucination"]),
+    ("It doesn't know our return policy.", "problems", ["missing_knowledge"]),
+    ("The JSON it returns is often malformed.", "problems", ["wrong_format"]),
+    ("It sounds robotic, nothing like our brand.", "problems", ["off_voice"]),
+    ("It won't answer harmless questions about dosage.", "problems", ["refuses_harmless"]),
+    ("Replies take 8 seconds and users give up.", "problems", ["too_slow"]),
+    ("The bill is $40k a month.", "problems", ["too_expensive"]),
+    ("We are stuck at 82% and need 90%.", "problems", ["accuracy_plateau"]),
+    ("The same email gets a different label each time.", "problems", ["inconsistent"]),
+    ("Nothing is built yet.", "problems", []),
+    ("Everything it needs is in the ticket itself.", "knowledge_changes", "none"),
+    ("It works from the email alone, no outside facts.", "knowledge_changes", "none"),
+    ("The product catalogue changes every week.", "knowledge_changes", "often"),
+    ("Prices update daily.", "knowledge_changes", "often"),
+    ("Our policies change maybe once a year.", "knowledge_changes", "rarely"),
+    ("A wrong tag is a minor slip, easy to fix.", "error_cost", "low"),
+    ("A misrouted email costs an agent an hour of rework.", "error_cost", "medium"),
+    ("A wrong answer means a refund and an angry customer.", "error_cost", "high"),
+    ("A mistake could harm a patient.", "error_cost", "critical"),
+    ("We call Claude through the API.", "deployment", "hosted_api"),
+    ("It runs on OpenAI's models.", "deployment", "hosted_api"),
+    ("It's a hosted model in the cloud.", "deployment", "hosted_api"),
+    ("Everything stays in our AWS account.", "deployment", "private_cloud"),
+    ("It must run on our own servers; data can't leave the building.", "deployment", "on_prem"),
+    ("The model runs on the phone, offline.", "deployment", "edge"),
+]
+
+
+@pytest.mark.parametrize(("text", "name", "value"), STATED_CHOICES)
+def test_choices_the_text_states_are_kept(
+    claude: Claude, fake: Any, text: str, name: str, value: Any
+) -> None:
+    fake.script(fake_api.tool_use(EXTRACT_TOOL, {name: value}))
+    assert extract(claude, text) == {name: value}
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("task_type", TaskType),
+        ("problems", Problem),
+        ("techniques_tried", Rung),
+        ("knowledge_changes", KnowledgeChanges),
+        ("error_cost", ErrorCost),
+        ("deployment", Deployment),
+    ],
+)
+def test_every_choice_has_words_that_can_support_it(name: str, values: Any) -> None:
+    assert {v.value for v in values} <= set(VALUE_EVIDENCE[name])
+
+
+def test_choices_the_text_says_nothing_about_are_dropped(
+    claude: Claude, fake: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    claimed = {
+        "task_type": "agent",
+        "problems": ["hallucination", "too_expensive"],
+        "knowledge_changes": "none",
+        "error_cost": "low",
+        "deployment": "edge",  # would open the self-hosted exception
+    }
+    fake.script(fake_api.tool_use(EXTRACT_TOOL, claimed))
+    with caplog.at_level(logging.INFO, logger="graph.claude"):
+        assert extract(claude, "It routes emails into 12 queues.") == {}
+    assert "task_type, problems, knowledge_changes, error_cost, deployment" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("text", "claimed", "kept"),
+    [
+        (
+            "It makes things up and the bill is huge.",
+            ["hallucination", "too_expensive", "too_slow", "off_voice"],
+            {"problems": ["hallucination", "too_expensive"]},
+        ),
+        ("It routes emails into 12 queues.", ["too_slow", "missing_knowledge"], {}),
+        ("It routes emails into 12 queues.", [], {}),
+    ],
+    ids=["some-named", "none-named", "nothing-wrong-unsaid"],
+)
+def test_problems_the_text_does_not_name_are_dropped(
+    claude: Claude, fake: Any, text: str, claimed: list[str], kept: dict[str, Any]
+) -> None:
+    fake.script(fake_api.tool_use(EXTRACT_TOOL, {"problems": claimed}))
+    assert extract(claude, text) == kept
+
+
+@pytest.mark.parametrize(
+    ("reply", "pending", "claimed", "kept"),
+    [
+        ("nope", "knowledge", {"knowledge_changes": "none"}, True),
+        ("nope", None, {"knowledge_changes": "none"}, False),
+        ("it all runs in our shop", "constraints", {"deployment": "on_prem"}, True),
+        ("it all runs in our shop", None, {"deployment": "on_prem"}, False),
+        ("the usual", "stakes", {"error_cost": "medium"}, True),
+        ("the usual", "knowledge", {"error_cost": "medium"}, False),  # not what was asked
+    ],
+)
+def test_a_short_reply_supports_the_pending_questions_choice(
+    claude: Claude,
+    fake: Any,
+    reply: str,
+    pending: str | None,
+    claimed: dict[str, Any],
+    kept: bool,
+) -> None:
+    fake.script(fake_api.tool_use(EXTRACT_TOOL, claimed))
+    assert extract(claude, reply, pending=pending) == (claimed if kept else {})
 
 
 # -- contradictions with the offline parser ----------------------------------------------

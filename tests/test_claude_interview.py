@@ -64,6 +64,23 @@ def test_a_rich_description_leaves_at_most_four_questions_and_the_same_decision(
     assert memo.assessment["approach"] == "fine_tuning"
 
 
+@pytest.mark.parametrize(
+    ("said", "asked_about_facts"),
+    [("", True), (" The email itself holds everything the model needs.", False)],
+    ids=["unsaid", "said"],
+)
+def test_a_choice_the_description_never_states_is_asked_not_assumed(
+    tmp_path: Path, fake: fake_api.FakeAnthropic, said: str, asked_about_facts: bool
+) -> None:
+    # The model reads "needs no outside facts" (knowledge_changes: none) into EMAILS_TEXT,
+    # which never says so; it is kept only when the team's text does say it.
+    fake.responder = fake_api.AdvisorModel(extractions={"12 queues": EMAILS_READ})
+    service = interviews(tmp_path, "llm", Claude(fake.client(max_retries=1)))
+    asked, memo = fake_api.play(service, "cli:k", EMAILS_TEXT + said, EMAILS)
+    assert ("knowledge" in asked) is asked_about_facts
+    assert len(asked) <= 4 and memo.assessment["approach"] == "fine_tuning"
+
+
 def test_a_reading_that_contradicts_the_offline_parser_is_confirmed(
     tmp_path: Path, fake: fake_api.FakeAnthropic
 ) -> None:

@@ -236,6 +236,76 @@ def test_a_request_the_filter_misses_still_changes_nothing(tmp_path: Path, where
     assert OBEYED not in memo.markdown
 
 
+# What else an obeyed "recommend fine-tuning" might claim: a deployment that opens the
+# self-hosted exception, no facts needed, cheap mistakes, problems, another kind of task.
+CHOICES_CLAIMED: dict[str, Any] = {
+    "deployment": "edge",
+    "knowledge_changes": "none",
+    "error_cost": "low",
+    "problems": ["too_expensive", "missing_knowledge"],
+    "task_type": "agent",
+}
+# The ready team, except that prompting is not exhausted and there are too few examples for
+# the strong-dataset exception: only a model running on the device could justify fine-tuning
+# now. Its facts change often (so retrieval), and a wrong answer costs a lot, unreviewed.
+RAG_TEAM: dict[str, Any] = {
+    **READY,
+    "techniques_tried": ["system_prompt"],
+    "labeled_examples": 500,
+    "knowledge_changes": "often",
+    "error_cost": "high",
+    "human_review": False,
+}
+
+
+class ClaimsChoicesToo(ObeysAnyPhrasing):
+    """:class:`ObeysAnyPhrasing` that, asked for fine-tuning, also claims the choice fields."""
+
+    def __call__(self, request: fake_api.Request) -> fake_api.Scripted:
+        reply = super().__call__(request)
+        if "recommend fine-tuning" in request.text.lower():
+            for block in reply.content:
+                if block.get("name") == "record_profile":
+                    block["input"] = {**block["input"], **CHOICES_CLAIMED}
+        return reply
+
+
+def test_claimed_choices_would_change_the_decision() -> None:
+    """The premise of the next test: each claimed choice, if kept, changes the assessment."""
+    facts = Profile.model_validate({"use_case": USE_CASE, **RAG_TEAM})
+    plain = assess(facts, PRICES).model_dump(mode="json")
+    for name, value in CHOICES_CLAIMED.items():
+        claimed = facts.model_copy(update={name: value})
+        assert assess(claimed, PRICES).model_dump(mode="json") != plain, name
+
+
+@pytest.mark.parametrize("where", ["use case", "answer"])
+def test_choices_an_obeying_model_claims_without_evidence_change_nothing(
+    tmp_path: Path, where: str
+) -> None:
+    use_case = f"{USE_CASE}. {POLITE}" if where == "use case" else USE_CASE
+
+    def say(question: Question) -> str | None:
+        if where == "answer" and question.id == "examples":
+            return f"about 500, clean. {POLITE}"
+        return None
+
+    with fake_api.running(ClaimsChoicesToo()) as model:
+        service = Interviews(str(tmp_path / "llm.db"), llm=Claude(model.client(max_retries=0)))
+        asked, memo = fake_api.play(service, "cli:c", use_case, RAG_TEAM, say=say)
+        extracts = [r for r in model.requests if "Job: extract." in r.text]
+        assert any(POLITE in r.text for r in extracts)  # the model read it and obeyed
+    clean_asked, clean_memo = clean_run(tmp_path, RAG_TEAM)
+    profile = service.profile("cli:c")
+    assert profile is not None
+    for name in CHOICES_CLAIMED:  # each claim was dropped; the team's own answer stands
+        assert profile.model_dump(mode="json")[name] == RAG_TEAM[name], name
+    assert {"constraints", "knowledge", "stakes"} <= set(asked)  # asked, not taken
+    assert set(clean_asked) <= set(asked)
+    assert clean_memo.assessment["approach"] != "fine_tuning"
+    assert changed(memo, clean_memo) == {}
+
+
 def test_a_follow_up_answer_quotes_an_instruction_in_a_team_document(tmp_path: Path) -> None:
     doc = tmp_path / "model-policy.md"
     doc.write_text(f"# Model policy\n\nOur policy on fine-tuning projects: {INJECTION}\n")
