@@ -346,7 +346,7 @@ def profile_advisor(fake: BenchSlack, db: Path, n: int, steps: int) -> dict[str,
         "web_api_calls_per_reply": {k: round(v, 2) for k, v in sorted(web_api.items())},
         "callers": {
             name: _callers(raw, name, replies)
-            for name in ("get_state", "_interrupt", "pending", "api_call")
+            for name in ("get_state", "_interrupt", "pending", "api_call", "_write", "rows_where")
         },
     }
 
