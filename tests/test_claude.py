@@ -53,22 +53,10 @@ RICH = (
     "cleared by legal. About 200k emails a month, cost is a worry, ml-platform owns retraining. "
     "The email itself holds everything the model needs."
 )
-RICH_FIELDS: dict[str, Any] = {
-    "task_type": "classification",
-    "problems": ["accuracy_plateau"],
-    "task_stable": True,
-    "techniques_tried": ["system_prompt", "few_shot", "structured_output", "decomposition"],
-    "eval_set_size": 400,
-    "baseline_score": 0.82,
-    "target_score": 0.9,
-    "labeled_examples": 3000,
-    "labels_clean": True,
-    "data_cleared": True,
-    "monthly_volume": 200_000,
-    "cost_pressure": True,
-    "retraining_owner": "ml-platform",
-    "knowledge_changes": "none",
-}
+# What RICH states: the emails team's facts except tokens, stakes and the constraints.
+UNSTATED = ("avg_input_tokens", "avg_output_tokens", "error_cost", "deployment")
+UNSTATED += ("latency_critical", "human_review", "brand_voice", "regulated")
+RICH_FIELDS: dict[str, Any] = {k: v for k, v in fake_api.EMAILS.items() if k not in UNSTATED}
 
 
 @pytest.fixture
