@@ -38,6 +38,7 @@ TEAM = "T0TEAM"
 BOT_USER = "U0BOT"
 BOT_ID = "B0BOT"
 APP_ID = "A0APP"
+APP_TOKEN = "xapp-1-A0APP-1-socketmodetoken"  # what apps.connections.open takes
 USERS = {"U0ANA": "Ana Lopez", "U0BEN": "Ben Okafor", "U0CHI": "Chi Nguyen"}
 
 _JSON_ARGS = ("blocks", "metadata", "view", "files", "attachments")
@@ -60,10 +61,22 @@ class Failure:
 
 
 class FakeSlack:
-    """The Web API on loopback. ``url`` is what ``SLACK_API_URL`` should be."""
+    """The Web API on loopback. ``url`` is what ``SLACK_API_URL`` should be.
 
-    def __init__(self, token: str = BOT_TOKEN) -> None:
+    ``socket_url``: Socket Mode is on, and apps.connections.open with ``app_token``
+    answers with a fresh URL from it (tests/socket_fake.py ``SocketModeServer.open_url``).
+    Without it, every app token is refused with invalid_auth."""
+
+    def __init__(
+        self,
+        token: str = BOT_TOKEN,
+        *,
+        socket_url: Callable[[], str] | None = None,
+        app_token: str = APP_TOKEN,
+    ) -> None:
         self.token = token
+        self.socket_url = socket_url
+        self.app_token = app_token
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.files: dict[str, dict[str, Any]] = {}
@@ -219,6 +232,9 @@ class FakeSlack:
             body = {"ok": False, "error": "ratelimited" if failure.status == 429 else "fatal"}
             self._send(request, failure.status, body, headers)
             return
+        if method == "apps.connections.open" and token != self.token:
+            self._connections_open(request, call, token)
+            return
         if token != self.token:
             self._send(request, 200, {"ok": False, "error": "invalid_auth"})
             return
@@ -232,6 +248,20 @@ class FakeSlack:
             return
         with self._lock:
             body = handler(args)
+            call.result = body
+        self._send(request, 200, body)
+
+    def _connections_open(
+        self, request: BaseHTTPRequestHandler, call: Call, token: str | None
+    ) -> None:
+        """Socket Mode's one call, made with the app-level token, not the bot's."""
+        if self.socket_url is None or token != self.app_token:
+            body: dict[str, Any] = {"ok": False, "error": "invalid_auth"}
+        elif "apps.connections.open" in self.errors:
+            body = {"ok": False, "error": self.errors["apps.connections.open"]}
+        else:
+            body = {"ok": True, "url": self.socket_url()}
+        with self._lock:
             call.result = body
         self._send(request, 200, body)
 
@@ -381,6 +411,9 @@ class FakeSlack:
                 )
         found.sort(key=lambda m: float(m["ts"]))
         return {"ok": True, "messages": copy.deepcopy(found), "has_more": False}
+
+    def _api_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": False, "error": "not_allowed_token_type"}  # the bot token: not for this
 
     def _api_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         self.views.append(args)
