@@ -109,7 +109,7 @@ class Pretty:
     def question(self, q: Question) -> None:
         self.say()
         if q.hint:
-            self.say(f"Hmm — {q.hint}", fg="yellow")
+            self.say(f"Hmm. {q.hint}", fg="yellow")
         self.say(f"Question {q.number} of about {max(q.total, q.number)}", dim=True)
         self.say(q.text, bold=True)
         for i, option in enumerate(q.options, 1):

@@ -1085,7 +1085,7 @@ def _is_skip(clean: str) -> bool:
     return bool(_SKIP.fullmatch(norm))
 
 
-INSTRUCTION_LEAD = "That reads like an instruction rather than an answer —"
+INSTRUCTION_LEAD = "That reads like an instruction rather than an answer."
 
 
 def _without_instructions(question: QuestionSpec, text: str) -> tuple[str, Parsed | None]:
