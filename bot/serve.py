@@ -2,8 +2,9 @@
 
 Socket Mode when ``SLACK_APP_TOKEN`` is set (no public URL needed), otherwise HTTP on
 ``PORT`` (default 3000) at ``/slack/events``, served by waitress, a production threaded
-WSGI server, through Bolt's WSGI adapter. Every configuration problem is one sentence on
-stderr and exit status 1, never a traceback.
+WSGI server, through Bolt's WSGI adapter (Socket Mode's client and handler are in
+``bot/socket_mode.py``). Every configuration problem is one sentence on stderr and exit
+status 1, never a traceback.
 
 In front of Bolt, ``SlackEdge`` checks the signature and then the shape of each request:
 Bolt parses a body before it checks the signature, and raises on bodies of a shape Slack
@@ -28,7 +29,6 @@ from types import FrameType
 from typing import Any
 
 import click
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.context import BoltContext
@@ -42,11 +42,10 @@ from slack_bolt.request.internals import (
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
-from slack_sdk.socket_mode.request import SocketModeRequest
-from slack_sdk.socket_mode.response import SocketModeResponse
 from waitress.server import create_server
 
 from bot.slack_app import Delivery, SetupError, SlackAdvisor, make_client, whoami
+from bot.socket_mode import GuardedSocketModeHandler
 
 log = logging.getLogger("advisor.serve")
 
@@ -362,22 +361,10 @@ def http_server(
 # --- Socket Mode ------------------------------------------------------------------------
 
 
-class GuardedSocketModeHandler(SocketModeHandler):
-    """Socket Mode with the same shape check: an envelope Bolt cannot handle is acked (so
-    Slack does not deliver it again) and dropped with one line in the log."""
-
-    def handle(self, client: Any, req: SocketModeRequest) -> None:
-        problem = body_problem(req.payload)
-        if problem:
-            log.warning("advisor: dropped a Socket Mode %s envelope: %s", req.type, problem)
-            client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
-            return
-        super().handle(client, req)
-
-
-def socket_mode(advisor: SlackAdvisor, app_token: str) -> SocketModeHandler:
-    """A connected Socket Mode handler; a rejected app token is a ``SetupError``."""
-    handler = GuardedSocketModeHandler(advisor.app, app_token)
+def socket_mode(advisor: SlackAdvisor, app_token: str) -> GuardedSocketModeHandler:
+    """A connected Socket Mode handler (bot/socket_mode.py), with the HTTP edge's shape
+    check; a rejected app token is a ``SetupError``."""
+    handler = GuardedSocketModeHandler(advisor.app, app_token, body_problem)
     try:
         handler.connect()
     except SlackApiError as err:

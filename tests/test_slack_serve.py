@@ -14,8 +14,9 @@ from slack_fake import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.cli import cli
-from bot.serve import GuardedSocketModeHandler, Settings, build, settings_from_env
+from bot.serve import Settings, body_problem, build, settings_from_env
 from bot.slack_app import SetupError, make_client, whoami
+from bot.socket_mode import GuardedSocketModeHandler
 
 
 @pytest.fixture
@@ -134,7 +135,9 @@ class Acks:
 def test_socket_mode_acks_and_drops_envelopes_bolt_cannot_handle(fake: FakeSlack) -> None:
     advisor = build(Settings(BOT_TOKEN, "", "xapp-1-test", fake.url, 0, "127.0.0.1"))
     try:
-        handler = GuardedSocketModeHandler(advisor.app, "xapp-1-test")  # not connected
+        handler = GuardedSocketModeHandler(
+            advisor.app, "xapp-1-test", body_problem
+        )  # not connected
         acks = Acks()
         broken = {"type": "event_callback", "authorizations": "x", "event": {"type": "x"}}
         handler.handle(acks, SocketModeRequest("events_api", "env-broken", broken))
