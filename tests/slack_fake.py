@@ -733,16 +733,17 @@ class Serve:
         env.pop("ADVISOR_FAULT", None)
         if fault:
             env["ADVISOR_FAULT"] = fault
+        found = self._launch(
+            env, ["--host", "127.0.0.1"], r"listening on (http://\S+/slack/events)"
+        )
+        self.send = SlackSender(found.group(1), fake)
+
+    def _launch(self, env: dict[str, str], args: list[str], ready: str) -> re.Match[str]:
+        """Start ``advisor serve args`` and read its output until a line matches ``ready``;
+        the rest of its output is kept in ``output`` by a background thread."""
         self.output: list[str] = []
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from bot.cli import cli; cli()",
-                "serve",
-                "--host",
-                "127.0.0.1",
-            ],
+            [sys.executable, "-c", "from bot.cli import cli; cli()", "serve", *args],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -752,11 +753,10 @@ class Serve:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.output.append(line)
-            found = re.search(r"listening on (http://\S+/slack/events)", line)
+            found = re.search(ready, line)
             if found:
-                self.send = SlackSender(found.group(1), fake)
                 threading.Thread(target=self._drain, daemon=True).start()
-                return
+                return found
         raise AssertionError(f"advisor serve did not start: {''.join(self.output)}")
 
     def _drain(self) -> None:

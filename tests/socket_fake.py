@@ -30,8 +30,6 @@ import re
 import socket
 import socketserver
 import struct
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -40,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_fake import APP_ID, APP_TOKEN, BOT_TOKEN, ROOT, FakeSlack, Sent, Serve, SlackSender
+from slack_fake import APP_ID, APP_TOKEN, BOT_TOKEN, FakeSlack, Sent, Serve, SlackSender
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455, section 1.3
 
@@ -590,23 +588,8 @@ class SocketServe(Serve):
             env.pop("SLACK_SIGNING_SECRET", None)
         for name in PROXY_VARIABLES:  # slack_sdk tunnels even 127.0.0.1 through a proxy
             env.pop(name, None)
-        self.output: list[str] = []
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from bot.cli import cli; cli()", "serve"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line)
-            if re.search(r"connected to .* over Socket Mode", line):
-                self.send = SocketSender(server, fake)
-                threading.Thread(target=self._drain, daemon=True).start()
-                return
-        raise AssertionError(f"advisor serve did not connect: {''.join(self.output)}")
+        self._launch(env, [], r"connected to .* over Socket Mode")
+        self.send = SocketSender(server, fake)
 
     def log(self) -> str:
         return "".join(self.output)
