@@ -61,10 +61,19 @@ class PromptSocketModeClient(SocketModeClient):
         super().__init__(*args, **kwargs)
 
     def connect(self) -> None:
-        # slack_sdk closes the old connection after opening the new one, waiting up to 3 s
-        # for the old one's read, which holds up both readers and the message thread.
-        if self.current_session is not None:
-            self._let_go_of(self.current_session, self.current_session_state)
+        # slack_sdk opens the new connection, then closes the old one, waiting up to 3 s for
+        # the old one's read, which holds up both readers and the message thread. Keep that
+        # order (the old connection is read until the new one is up) but wake the old reader
+        # the moment it is closed.
+        old, state = self.current_session, self.current_session_state
+        if old is not None:
+            close = old.close
+
+            def close_now() -> None:
+                self._let_go_of(old, state)
+                close()
+
+            old.close = close_now  # type: ignore[method-assign]
         super().connect()
         session = self.current_session
         # slack_sdk takes a read of b"" for "no data yet"; python-slack-sdk#1246 fixed it,

@@ -296,6 +296,9 @@ class SocketModeServer:
         self.envelopes: list[Envelope] = []
         self.acks: dict[str, list[Ack]] = {}
         self._used: set[str] = set()
+        self.upgrades = 0  # upgrade requests accepted so far
+        self.hold_upgrades = threading.Event()  # clear it to keep new connections waiting
+        self.hold_upgrades.set()
         self._numbers = itertools.count(1)
         self._cond = threading.Condition()
         self._tcp = _TCPServer(("127.0.0.1", 0), _Handler)
@@ -402,6 +405,11 @@ class SocketModeServer:
         key = self._handshake(sock, stream)
         if key is None:
             return
+        with self._cond:
+            self.upgrades += 1
+            self._cond.notify_all()
+        # A slow network, on demand: the client is kept waiting for its upgrade.
+        self.hold_upgrades.wait(10)
         sock.sendall(
             (
                 "HTTP/1.1 101 Switching Protocols\r\n"
@@ -520,6 +528,7 @@ class SocketSender(SlackSender):
         super().__init__(f"ws://127.0.0.1:{server.port}/link/", fake, secret="")
         self.server = server
         self.wait = wait
+        self.connection: Connection | None = None  # where to deliver (None: the newest)
 
     def post(
         self,
@@ -547,7 +556,9 @@ class SocketSender(SlackSender):
         accepts = kind == "slash_commands" or (
             isinstance(payload, dict) and payload.get("type") == "view_submission"
         )
-        envelope = self.server.send(kind, payload, accepts_response_payload=accepts, **extra)
+        envelope = self.server.send(
+            kind, payload, accepts_response_payload=accepts, connection=self.connection, **extra
+        )
         try:
             ack = self.server.wait_ack(envelope.envelope_id, self.wait)
         except AssertionError:

@@ -313,6 +313,24 @@ def test_an_envelope_right_after_a_refresh_is_acked_promptly(
     assert sent.ack is not None and sent.ack.connection == 2
 
 
+def test_an_envelope_on_the_old_connection_during_a_refresh_is_still_handled(
+    serve: SocketServe, fake: FakeSlack, server: SocketModeServer
+) -> None:
+    first = server.wait_connection(1)
+    server.hold_upgrades.clear()  # the new connection takes a while to come up
+    server.disconnect("refresh_requested", conn=first)
+    server.wait_for(lambda: server.upgrades == 2)  # the client is moving
+    # Slack may still deliver on the old connection until the new one is up.
+    event = {"type": "app_home_opened", "user": "U0ANA", "tab": "home"}
+    envelope = server.send(
+        "events_api", {"type": "event_callback", "event": event}, connection=first
+    )
+    server.hold_upgrades.set()
+    server.wait_connection(2)
+    ack = server.wait_ack(envelope.envelope_id, timeout=SLACK_ACK_DEADLINE)
+    assert ack.at - envelope.at < SLACK_ACK_DEADLINE
+
+
 def test_the_client_reconnects_promptly_when_the_server_closes_the_connection(
     serve: SocketServe, fake: FakeSlack, server: SocketModeServer
 ) -> None:
