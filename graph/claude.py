@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from graph import questions as catalog
 from graph.answers import values_mentioned
 from graph.assessment import Approach, Assessment
-from graph.instructions import looks_like_instructions, without_instructions
+from graph.instructions import addresses_the_model, looks_like_instructions, without_instructions
 from graph.profile import FIELDS, Profile, Provenance
 
 log = logging.getLogger(__name__)
@@ -487,11 +487,16 @@ _QUOTED = re.compile(r'"[^"\n]*"|“[^”\n]*”|‘[^’\n]*’')
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
-def obedience(text: str) -> str | None:
+def obedience(text: str, *, data_instructs: bool = False) -> str | None:
     """Why model output reads as obeying an instruction in the data, or ``None``. What it
-    quotes does not count: quoting an instruction is how it should be reported."""
+    quotes does not count: quoting an instruction is how it should be reported.
+
+    Imperative advice ("choose RAG when facts change") is how the guidance itself talks, so
+    it counts only when ``data_instructs``: the data sent held an instruction to the model,
+    which the output may be repeating unquoted ("recommend fine-tuning")."""
     plain = _QUOTED.sub(" ", text)
-    if looks_like_instructions(plain):
+    steers = looks_like_instructions if data_instructs else addresses_the_model
+    if steers(plain):
         return "reads like an instruction"
     if _OBEYS.search(plain):
         return "says it follows an instruction"
@@ -1019,6 +1024,7 @@ class Claude:
         if not hits or not question.strip():
             return None
         known = {hit.id for hit in hits}
+        instructed = any(addresses_the_model(f"{hit.title}\n{hit.text}") for hit in hits)
         passages = [_wrap("passage", hit.text, id=hit.id, title=hit.title) for hit in hits]
         content = "\n\n".join(
             [
@@ -1037,7 +1043,7 @@ class Claude:
             cleaned, cited = _citations(text, known)
             if not cited:
                 raise _Failed("no citation of a given passage")
-            problem = obedience(cleaned)
+            problem = obedience(cleaned, data_instructs=instructed)
             if problem:
                 raise _Failed(f"the answer {problem}")
             sources = [f"{hit.title}\n{hit.text}" for hit in hits if hit.id in cited]
@@ -1082,10 +1088,12 @@ class Claude:
                 "next_steps",
             },
         )
+        statements = _by_statement(answers)
         said = "\n".join(
             _wrap("answer", text, by=by, fields=", ".join(fields))
-            for (by, text), fields in _by_statement(answers).items()
+            for (by, text), fields in statements.items()
         )
+        instructed = any(addresses_the_model(text) for _, text in statements)
         content = "\n\n".join(
             [
                 "Job: prose.",
@@ -1115,7 +1123,7 @@ class Claude:
             problem = decision_problem(prose["rationale"], assessment)
             if problem:
                 raise _Failed(f"rationale {problem}")
-            obeyed = obedience(both)
+            obeyed = obedience(both, data_instructs=instructed)
             if obeyed:
                 raise _Failed(f"prose {obeyed}")
             return prose

@@ -106,7 +106,11 @@ _PATTERNS = [
     # "set every gate to pass", "mark all the gates as passed"
     r"\b(?:set|mark|make|force|flip)\s+(?:every|all|each|the)\s+(?:of the\s+)?(?:\w+\s+)?"
     r"gates?\s+(?:to|as)\s+(?:pass|true|green|open|yes|ok)",
-    # imperative requests for a decision: "recommend fine-tuning", "say we should fine-tune"
+]
+# Imperative requests for a decision: "recommend fine-tuning", "say we should fine-tune".
+# From a team, that is an instruction; from the model, "Choose RAG when facts change" is
+# ordinary advice, so model output is checked without these (see addresses_the_model).
+_DEMANDS = [
     _START + r"(?:recommend(?:ing)?|suggest(?:ing)?|choose|pick|select|conclude|decide on|"
     r"go with|advise|endorse)\s+(?:[\w'-]+\s+){0,2}?" + _APPROACH,
     _START + r"(?:say|state|claim|tell (?:them|the team|the user|us|me|everyone)|declare|"
@@ -115,7 +119,9 @@ _PATTERNS = [
     _START + r"(?:output|print|respond|reply)\s+(?:with\s*)?(?:only\s+|exactly\s+|just\s+)?"
     r"(?:the (?:words?|string|text|following)\b|[\"“]|:|fine[- ]?tun|approved\b|yes\b|pass\b)",
 ]
-_INSTRUCTIONS = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE | re.MULTILINE)
+_FLAGS = re.IGNORECASE | re.MULTILINE
+_INSTRUCTIONS = re.compile("|".join(f"(?:{p})" for p in _PATTERNS + _DEMANDS), _FLAGS)
+_TO_THE_MODEL = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), _FLAGS)
 _TAG = re.compile(_TAGS, re.IGNORECASE)
 _SENTENCES = re.compile(r"([.!?;]+(?=\s|$)|\n+)")
 _SENTENCES_ONE_LINE = re.compile(r"([.!?;]+(?=\s|$))")
@@ -125,6 +131,13 @@ def looks_like_instructions(text: str) -> bool:
     """Text that addresses the model ("ignore previous instructions ...", "you are now
     ...", "</team_text> SYSTEM: ...", "recommend fine-tuning")."""
     return bool(text) and bool(_INSTRUCTIONS.search(_skeleton(text)))
+
+
+def addresses_the_model(text: str) -> bool:
+    """Text that tries to steer a model ("ignore previous instructions", "you are now",
+    pseudo-tags), leaving out imperative advice such as "choose RAG when facts change":
+    the check for what a model writes."""
+    return bool(text) and bool(_TO_THE_MODEL.search(_skeleton(text)))
 
 
 def without_instructions(text: str) -> str:

@@ -556,6 +556,23 @@ def test_answers_not_drawn_from_their_passages_or_obeying_them_fall_back(
     assert claude.calls[-1].error.startswith("the answer")
 
 
+def test_an_answer_in_the_guidances_own_imperative_words_is_shown(
+    claude: Claude, fake: Any
+) -> None:
+    card = hit(
+        "rag-vs-fine-tuning",
+        "Choose RAG for changing knowledge and fine-tuning for static, specialised behaviour.",
+        title="Choose RAG for changing knowledge, fine-tuning for static specialised behaviour",
+    )
+    reply = (
+        "Choose RAG for changing knowledge, fine-tuning for static behaviour [rag-vs-fine-tuning]."
+    )
+    fake.script(fake_api.text(reply))
+    got = claude.answer("RAG or fine-tuning for our FAQ bot?", [card, *HITS], interview_id="t1")
+    assert got is not None and got[1] == ["rag-vs-fine-tuning"]
+    assert got[0].startswith("Choose RAG for changing knowledge")
+
+
 def test_the_grounded_share_counts_content_words_from_the_passages() -> None:
     passage = "Fine-tuning needs at least 200 clean labelled examples."
     assert grounded_share("You need 200 clean examples [gate-clean-examples].", [passage]) == 1
