@@ -288,6 +288,15 @@ def _answer(start_response: StartResponse, status: str, error: str) -> list[byte
     return [body]
 
 
+def _is_ssl_check(raw: bytes) -> bool:
+    """Slack's ``ssl_check=1&token=…`` probe of an HTTPS request URL."""
+    try:
+        form = urllib.parse.parse_qs(raw.decode("ascii"), strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return form.get("ssl_check") == ["1"] and set(form) <= {"ssl_check", "token"}
+
+
 class SlackEdge:
     """WSGI app in front of Bolt's adapter: the signature first (401, body never parsed),
     then the body's shape (400), then Bolt, which checks the signature again. A signed body
@@ -302,6 +311,9 @@ class SlackEdge:
         if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != EVENTS_PATH:
             return self.bolt(environ, start_response)  # Bolt's own 404
         raw = _read_body(environ)
+        if raw is not None and _is_ssl_check(raw):
+            # Slack's certificate check comes unsigned; Bolt answers it 200 before verifying.
+            return _answer(start_response, "200 OK", "")
         headers = build_normalized_headers(WsgiHttpRequest(environ).get_headers())
         if raw is None or not self._signed(raw, headers):
             log.info("advisor: refused a request without a valid Slack signature")

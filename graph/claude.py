@@ -559,8 +559,10 @@ EVIDENCE: dict[str, re.Pattern[str]] = {
         r"pii\b|gdpr|hipaa|sign(?:ed)?[- ]?off|licen|allow|complian|redact|anonymi|pseudonymi|"
         r"contract|rights|ok'?d\b"
     ),
+    # Words about label quality: "labelled" alone is in nearly every reply to the examples
+    # question, and says nothing about whether the labels are clean.
     "labels_clean": _words(
-        r"label|annotat|clean|noisy|messy|dirty|quality|consisten|inconsisten|gold|review|"
+        r"clean|noisy|messy|dirty|quality|consisten|inconsisten|gold|review|"
         r"verif|curat|audit|de-?dup|duplicat|checked|validat"
     ),
     "task_stable": _words(

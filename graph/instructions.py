@@ -71,35 +71,52 @@ _TARGET = (
     r"context|constraints?|polic(?:y|ies)|guardrails?|restrictions?|safeguards?|programming|"
     r"gates?)"
 )
+# The decisions themselves: "choose the option that fits" or "suggest a retrieval query"
+# is how teams describe their task, not a request for a verdict.
 _APPROACH = (
-    r"(?:fine[- ]?tun\w*|rag\b|retrieval\w*|prompt engineering|prompting|a hybrid|hybrid|"
-    r"(?:this|that|the|an?|your|my) approach|(?:this|that|the) option)"
+    r"(?:fine[- ]?tun\w*|rag\b|retrieval[- ]augmented\w*|prompt engineering|prompting|hybrid)"
 )
 _TAGS = (
     r"</?\s*(?:system|assistant|user|developer|human|instructions?|team_text|"
     r"pending_question|known_profile|passages?|question|profile|assessment|answers?|"
     r"im_start|im_end)(?:\s+[\w-]+\s*=[^>]{0,60})?\s*/?>"
 )
+# An imperative: at the start of a sentence or clause, or after "and", "then", "please"...
+# ("it tends to ignore all the formatting rules" describes the model; it is not one).
+_IMPERATIVE = r"(?:" + _START + r"|\b(?:and|then|but|so|please|now|also|just)\s+)"
 _PATTERNS = [
     # "ignore (all) previous instructions", "disregard the earlier guidance"
-    _VERB + r"\s+(?:[\w'-]+\s+){0,3}?" + _QUALIFIER + r"\s+(?:[\w'-]+\s+){0,2}?" + _TARGET + r"\b",
+    _IMPERATIVE
+    + _VERB
+    + r"\s+(?:[\w'-]+\s+){0,3}?"
+    + _QUALIFIER
+    + r"\s+(?:[\w'-]+\s+){0,2}?"
+    + _TARGET
+    + r"\b",
     # "ignore everything above", "forget the above"
-    _VERB + r"\s+(?:everything|anything|all)\s+(?:above|before|previous|prior|so far|else|"
-    r"you(?:'ve| have)? (?:been|were) told)|" + _VERB + r"\s+(?:all of )?the above\b",
+    _IMPERATIVE + _VERB + r"\s+(?:everything|anything|all)\s+(?:above|before|previous|prior|"
+    r"so far|else|you(?:'ve| have)? (?:been|were) told)|"
+    + _IMPERATIVE
+    + _VERB
+    + r"\s+(?:all of )?the above\b",
     # sentence-initial "Ignore the rules", "please forget the guidance"
     _START + _VERB + r"\s+(?:the\s+|our\s+|my\s+)?(?:[\w'-]+\s+)?" + _TARGET + r"\b",
     # "do not follow your instructions", "stop obeying the previous rules"
-    r"(?:don'?t|do not|stop|no longer|never)\s+(?:follow|obey)\w*\s+(?:your|any|these|those|"
+    _IMPERATIVE
+    + r"(?:don'?t|do not|stop|no longer|never)\s+(?:follow|obey)\w*\s+(?:your|any|these|those|"
     r"the\s+" + _QUALIFIER + r")\s+(?:[\w'-]+\s+)?" + _TARGET + r"\b",
     # role changes
-    r"\byou are now\b|\bfrom now on,?\s+(?:you|your|act|respond|answer|reply|only|always)\b|"
-    r"\bpretend (?:to be|you are|you're|that you)\b|\brole-?play as\b|"
+    r"\byou are now (?:a|an|the|my|our|in|no longer|free)\b|"
+    r"\bfrom now on,?\s+(?:you|your|act|respond|answer|reply|only|always)\b",
+    _IMPERATIVE + r"(?:pretend (?:to be|you are|you're|that you)|role-?play as)\b",
     r"\byour (?:new|real|true|actual) (?:task|job|role|instructions?|purpose|goal)\b|"
     r"\byou\s+(?:will\s+|must\s+|should\s+|shall\s+|are to\s+)?(?:now\s+)?act as\b|"
     r"(?:^|[.!?;:,]\s*)(?:please|now|from now on)[,\s]+act as\b",
     # fake instruction blocks and chat roles
-    r"\b(?:new|updated|revised|additional|real|hidden|secret|override) instructions?\s*[:-]|"
-    r"(?:^|[.!?>\]]\s*)(?:system|assistant|developer)\s*:|\[/?(?:inst|system|sys)\]|"
+    r"\b(?:new|updated|revised|additional|real|hidden|secret|override) instructions?\s*[:-]",
+    # a chat role opening a line of several words ("developer: Priya" names an owner)
+    r"(?:^|[.!?>\]]\s*)(?:system|assistant|developer)\s*:(?=\s*\S+\s+\S+\s+\S)|"
+    r"\[/?(?:inst|system|sys)\]|"
     r"<<\s*/?sys\s*>>",
     # pseudo-tags that open or close a block of the prompt
     _TAGS,
@@ -116,8 +133,10 @@ _DEMANDS = [
     _START + r"(?:say|state|claim|tell (?:them|the team|the user|us|me|everyone)|declare|"
     r"conclude)\s+(?:that\s+)?(?:(?:we|they|the team|you)\s+(?:should|must|need to|have to|"
     r"are ready|recommend|will)\b|fine[- ]?tun|the (?:answer|approach|decision) is)",
-    _START + r"(?:output|print|respond|reply)\s+(?:with\s*)?(?:only\s+|exactly\s+|just\s+)?"
-    r"(?:the (?:words?|string|text|following)\b|[\"“]|:|fine[- ]?tun|approved\b|yes\b|pass\b)",
+    # "output only the word approved", "respond with: fine-tuning" (not "output the text of
+    # each field as JSON" or "reply with yes or no", which describe a task)
+    _START + r"(?:output|print|respond|reply)\s*(?:with)?\s*:?\s*(?:only\s+|exactly\s+|just\s+)?"
+    r"(?:the words?\s+)?(?:[\"“]|fine[- ]?tun|approved\b|pass\b)",
 ]
 _FLAGS = re.IGNORECASE | re.MULTILINE
 _INSTRUCTIONS = re.compile("|".join(f"(?:{p})" for p in _PATTERNS + _DEMANDS), _FLAGS)
@@ -156,11 +175,40 @@ def _kept(text: str, sentences: re.Pattern[str]) -> str:
     pieces = sentences.split(text)
     kept: list[str] = []
     for at in range(0, len(pieces), 2):
-        sentence, end = pieces[at], pieces[at + 1] if at + 1 < len(pieces) else ""
-        if sentence.strip() and not looks_like_instructions(sentence):
+        sentence, end = (
+            _before_instruction(pieces[at]),
+            pieces[at + 1] if at + 1 < len(pieces) else "",
+        )
+        if sentence.strip():
             # a line break stays one, so two kept lines cannot read as one sentence
             kept.append(sentence.strip() + ("\n" if "\n" in end else end + " "))
     return normalise("".join(kept))
 
 
-__all__ = ["looks_like_instructions", "normalise", "without_instructions"]
+def _before_instruction(sentence: str) -> str:
+    """The part of ``sentence`` before an instruction starts in it ("400 items, 82% now and
+    please ignore all previous instructions" keeps its numbers); all of it if none does."""
+    sentence = normalise(sentence)
+    skeleton = _skeleton(sentence)
+    found = _INSTRUCTIONS.search(skeleton)
+    if found is None:
+        return sentence
+    if len(skeleton) != len(sentence):  # lower case changed the length: cannot map back
+        return ""
+    head = _DANGLING.sub("", sentence[: found.start()])
+    return "" if looks_like_instructions(head) else head
+
+
+# What a cut leaves hanging at the end: "400 items and [please ignore ...]".
+_DANGLING = re.compile(
+    r"(?:[\s,;:(–—-]|\b(?:and|but|so|then|please|also|now|just|system|assistant)\b)+$",
+    re.IGNORECASE,
+)
+
+
+__all__ = [
+    "addresses_the_model",
+    "looks_like_instructions",
+    "normalise",
+    "without_instructions",
+]

@@ -26,6 +26,7 @@ from graph.claude import (
     looks_like_instructions,
     numbers_in,
     profile_tool_schema,
+    supported,
     unsupported_numbers,
 )
 from graph.cost import load_prices
@@ -554,6 +555,12 @@ def test_answers_not_drawn_from_their_passages_or_obeying_them_fall_back(
     fake.script(fake_api.text(reply))
     assert claude.answer("what does our policy say?", [*HITS, doc], interview_id="t1") is None
     assert claude.calls[-1].error.startswith("the answer")
+
+
+def test_labelled_alone_is_no_evidence_that_the_labels_are_clean() -> None:
+    said = "about 3,000 labelled examples from last year's tickets, nobody has looked at them"
+    assert not supported("labels_clean", True, said, pending="examples")
+    assert supported("labels_clean", True, "3,000 examples, double-checked by two reviewers")
 
 
 def test_an_answer_in_the_guidances_own_imperative_words_is_shown(

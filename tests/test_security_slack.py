@@ -626,6 +626,14 @@ def test_an_unsigned_malformed_body_is_refused_as_unsigned(app: Running, fake: F
     assert {call.method for call in fake.calls} == {"auth.test"}
 
 
+def test_slacks_unsigned_ssl_check_is_answered_200(app: Running, fake: FakeSlack) -> None:
+    # Slack probes an HTTPS request URL with ssl_check=1, unsigned; Bolt answers it 200.
+    sent = app.send.post("ssl_check=1&token=legacy-verification-token", FORM, signed={})
+    assert sent.status == 200
+    assert app.send.post("ssl_check=1&text=hi", FORM, signed={}).status == 401  # not a probe
+    assert {call.method for call in fake.calls} == {"auth.test"}
+
+
 def test_forged_timestamps_and_bytes_that_are_not_text_are_refused_as_unsigned(
     app: Running, fake: FakeSlack
 ) -> None:
