@@ -83,7 +83,7 @@ _TAGS = (
 )
 # An imperative: at the start of a sentence or clause, or after "and", "then", "please"...
 # ("it tends to ignore all the formatting rules" describes the model; it is not one).
-_IMPERATIVE = r"(?:" + _START + r"|\b(?:and|then|but|so|please|now|also|just)\s+)"
+_IMPERATIVE = r"(?:" + _START + r"|\b(?:and|then|but|so|please|now|also|just|you to)\s+)"
 _PATTERNS = [
     # "ignore (all) previous instructions", "disregard the earlier guidance"
     _IMPERATIVE
