@@ -1095,7 +1095,10 @@ def _without_instructions(question: QuestionSpec, text: str) -> tuple[str, Parse
         return text, None
     rest = without_instructions(text)
     clean = _prepare(rest)
-    if not clean or _garbage(clean):
+    # A free-text answer is kept as typed (the owner's name goes into the memo): what is
+    # left around an instruction there is not trusted, so the question is asked again.
+    free_text = question.kind == "owner"
+    if not clean or _garbage(clean) or free_text:
         return rest, Parsed(ok=False, hint=f"{INSTRUCTION_LEAD} {_how(question)}")
     return rest, None
 

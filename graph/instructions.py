@@ -60,7 +60,7 @@ _START = (
     r"model|claude|ai|you must|you should|you will|you need to|you have to|you are to|"
     r"i want you to|i need you to|we want you to|we need you to)[,\s]+){0,4}"
 )
-_VERB = r"(?:ignore|disregard|forget|override|bypass|skip)"
+_VERB = r"(?:ignore|disregard|forget|override|bypass|skip|abandon|pay no attention to)"
 # Words that make "ignore ... rules" about the model's own instructions, not the team's data.
 _QUALIFIER = (
     r"(?:previous|previously|prior|above|earlier|preceding|foregoing|all|any|every|your|"
@@ -84,15 +84,41 @@ _TAGS = (
 # An imperative: at the start of a sentence or clause, or after "and", "then", "please"...
 # ("it tends to ignore all the formatting rules" describes the model; it is not one).
 _IMPERATIVE = r"(?:" + _START + r"|\b(?:and|then|but|so|please|now|also|just|you to)\s+)"
+# Mid-sentence, "and ignore all the formatting rules" is how teams describe a model; only
+# qualifiers that point at the model's own instructions make it one there.
+_STRONG = r"(?:previous|previously|prior|above|earlier|preceding|foregoing|your|original|initial)"
+# ... unless the words before say the model does it: "tends to ignore", "it will skip".
+_DESCRIBED = "".join(
+    rf"(?<!\b{w} )" for w in ("to", "it", "they", "model", "will", "can", "often", "may")
+)
 _PATTERNS = [
     # "ignore (all) previous instructions", "disregard the earlier guidance"
-    _IMPERATIVE
+    r"(?:"
+    + _START
+    + r"|\b(?:please|now|you to)\s+)"
     + _VERB
     + r"\s+(?:[\w'-]+\s+){0,3}?"
     + _QUALIFIER
     + r"\s+(?:[\w'-]+\s+){0,2}?"
     + _TARGET
     + r"\b",
+    # "9,000 clean, and ignore previous instructions" (anywhere, with a strong qualifier)
+    r"\b"
+    + _DESCRIBED
+    + _VERB
+    + r"\s+(?:[\w'-]+\s+){0,3}?"
+    + _STRONG
+    + r"\s+(?:[\w'-]+\s+){0,2}?"
+    + _TARGET
+    + r"\b",
+    # "ignore your system prompt", "ignore what you were told"
+    _IMPERATIVE
+    + _VERB
+    + r"\s+(?:your|the) system (?:message|prompt)s?\b|"
+    + _IMPERATIVE
+    + _VERB
+    + r"\s+(?:what|everything|anything) (?:you(?:'ve| have)? (?:been|were) told|"
+    r"(?:i|we) (?:said|told you))\b",
     # "ignore everything above", "forget the above"
     _IMPERATIVE + _VERB + r"\s+(?:everything|anything|all)\s+(?:above|before|previous|prior|"
     r"so far|else|you(?:'ve| have)? (?:been|were) told)|"
@@ -106,16 +132,29 @@ _PATTERNS = [
     + r"(?:don'?t|do not|stop|no longer|never)\s+(?:follow|obey)\w*\s+(?:your|any|these|those|"
     r"the\s+" + _QUALIFIER + r")\s+(?:[\w'-]+\s+)?" + _TARGET + r"\b",
     # role changes
-    r"\byou are now (?:a|an|the|my|our|in|no longer|free)\b|"
+    r"\byou(?: are|'re)\s+(?:now (?:a|an|the|my|our|in|no longer|free)|no longer (?:a|an|the|my|"
+    r"our|bound))\b|"
     r"\bfrom now on,?\s+(?:you|your|act|respond|answer|reply|only|always)\b",
-    _IMPERATIVE + r"(?:pretend (?:to be|you are|you're|that you)|role-?play as)\b",
+    # (not "role-play as a difficult customer so new agents can practise": a task)
+    _IMPERATIVE + r"(?:pretend (?:to be|you are|you're|that you)|role-?play as|act like|"
+    r"play the role of)\s+(?!(?:an?\s+|the\s+)?(?:[\w-]+\s+)?(?:customer|user|patient|caller|"
+    r"client|student|shopper|buyer|applicant|trainee|colleague)s?\b)",
     r"\byour (?:new|real|true|actual) (?:task|job|role|instructions?|purpose|goal)\b|"
     r"\byou\s+(?:will\s+|must\s+|should\s+|shall\s+|are to\s+)?(?:now\s+)?act as\b|"
     r"(?:^|[.!?;:,]\s*)(?:please|now|from now on)[,\s]+act as\b",
     # fake instruction blocks and chat roles
-    r"\b(?:new|updated|revised|additional|real|hidden|secret|override) instructions?\s*[:-]",
-    # a chat role opening a line of several words ("developer: Priya" names an owner)
-    r"(?:^|[.!?>\]]\s*)(?:system|assistant|developer)\s*:(?=\s*\S+\s+\S+\s+\S)|"
+    # "hidden instructions:" anywhere; "New instructions:" opening a sentence, unless it
+    # reports what the team tried ("new instructions: added to the system prompt")
+    r"\b(?:real|hidden|secret|override) instructions?\s*[:-]|"
+    r"(?:^|[.!?;\]>]\s*)(?:here are |these are )?(?:your )?(?:new|updated|revised|additional) "
+    r"instructions?\s*:(?!\s*(?:added|tried|still|didn'?t|did not|helped|no|we|it|plus)\b)",
+    # a chat role speaking to the model ("developer: Priya" names an owner, "System: long
+    # prompt with rules" says what was tried)
+    r"(?:^|[.!?;(|*>\]]\s*)(?:system|assistant|developer|human|user)\s*:(?=[^\n]{0,40}?\b(?:you|"
+    r"your|ignore|disregard|forget|recommend|approve|set|mark|override|new instructions|the "
+    r"team is ready)\b)|"
+    # chat-template markup
+    r"<\|[\w-]+\|>|^#{1,6}\s*(?:system|instructions?|response|assistant)\b|"
     r"\[/?(?:inst|system|sys)\]|"
     r"<<\s*/?sys\s*>>",
     # pseudo-tags that open or close a block of the prompt
@@ -128,11 +167,15 @@ _PATTERNS = [
 # From a team, that is an instruction; from the model, "Choose RAG when facts change" is
 # ordinary advice, so model output is checked without these (see addresses_the_model).
 _DEMANDS = [
-    _START + r"(?:recommend(?:ing)?|suggest(?:ing)?|choose|pick|select|conclude|decide on|"
+    r"(?:"
+    + _START
+    + r"|\b(?:so|please|now)\s+)"
+    + r"(?:recommend(?:ing)?|suggest(?:ing)?|choose|pick|select|conclude|decide on|"
     r"go with|advise|endorse)\s+(?:[\w'-]+\s+){0,2}?" + _APPROACH,
     _START + r"(?:say|state|claim|tell (?:them|the team|the user|us|me|everyone)|declare|"
-    r"conclude)\s+(?:that\s+)?(?:(?:we|they|the team|you)\s+(?:should|must|need to|have to|"
-    r"are ready|recommend|will)\b|fine[- ]?tun|the (?:answer|approach|decision) is)",
+    r"conclude)\s+(?:that\s+)?(?:(?:we|they|the team|you)\s+(?:(?:should|must|need to|have to|"
+    r"will)\s+(?:[\w'-]+\s+){0,2}?" + _APPROACH + r"|are ready|recommend)\b|fine[- ]?tun|"
+    r"the (?:answer|approach|decision) is)",
     # "output only the word approved", "respond with: fine-tuning" (not "output the text of
     # each field as JSON" or "reply with yes or no", which describe a task)
     _START + r"(?:output|print|respond|reply)\s*(?:with)?\s*:?\s*(?:only\s+|exactly\s+|just\s+)?"

@@ -82,7 +82,17 @@ def test_the_offline_parser_reads_an_instruction_as_no_answer(question_id: str) 
         assert parsed.hint.startswith("That reads like an instruction rather than an answer")
 
 
-@pytest.mark.parametrize("question_id", ["eval", "examples", "usage", "owner", "tried"])
+def test_an_owner_named_beside_an_instruction_is_asked_again() -> None:
+    # The owner is free text, kept as typed: what is left around an instruction
+    # ("Priya. Human", "Priya (AI") is not trusted with the retraining-owner gate.
+    spec = catalog.spec("owner")
+    for text in INJECTIONS:
+        parsed = parse_answer(spec, f"ml-platform. {text}")
+        assert not parsed.ok and not parsed.values, (text, parsed)
+        assert parsed.hint.startswith("That reads like an instruction rather than an answer")
+
+
+@pytest.mark.parametrize("question_id", ["eval", "examples", "usage", "tried"])
 def test_the_answer_around_an_instruction_is_still_read(question_id: str) -> None:
     spec = catalog.spec(question_id)
     question = catalog.to_turn(spec, 1, 1)
