@@ -153,6 +153,16 @@ PHRASINGS: list[tuple[str, str, Any]] = [
         "1.2k questions, best prompt gets .9, we need .97",
         {"eval_set_size": 1200, "baseline_score": 0.9, "target_score": 0.97},
     ),
+    (
+        "eval",
+        "400 items; we need to hit 95%, we're at 82%",
+        {"eval_set_size": 400, "baseline_score": 0.82, "target_score": 0.95},
+    ),
+    (
+        "eval",
+        "400 items, we hit 82% and must reach 95%",
+        {"eval_set_size": 400, "baseline_score": 0.82, "target_score": 0.95},
+    ),
     ("eval", "no eval yet", {"eval_set_size": 0}),
     ("eval", "no", {"eval_set_size": 0}),
     ("eval", "we don't have an eval set", {"eval_set_size": 0}),
