@@ -33,7 +33,7 @@ from graph import questions as catalog
 from graph.answers import values_mentioned
 from graph.assessment import Approach, Assessment
 from graph.instructions import addresses_the_model, looks_like_instructions, without_instructions
-from graph.profile import FIELDS, Profile, Provenance
+from graph.profile import FIELDS, Profile, Provenance, same_value
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -291,50 +291,6 @@ def _valid_value(name: str, value: Any) -> tuple[bool, Any]:
     except ValidationError:
         return False, None
     return True, checked.model_dump(mode="json")[name]
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal as profile values: lists as sets, floats to a tolerance, enums as strings."""
-    if isinstance(a, list) and isinstance(b, list):
-        return {str(x) for x in a} == {str(x) for x in b}
-    if isinstance(a, bool) or isinstance(b, bool):
-        return a is b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-    return str(a) == str(b)
-
-
-def conflicts(extracted: dict[str, Any], offline: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """Fields both readings set to different values: ``{field: (offline, extracted)}``.
-
-    ``offline`` is what graph/answers.py ``parse_answer`` read from the same reply for the
-    pending question (only when it read it cleanly: ``ok`` and not ``skipped``). Such a
-    field must be confirmed with the user, not taken from the model.
-    """
-    return {
-        name: (offline[name], value)
-        for name, value in extracted.items()
-        if name in offline and offline[name] is not None and not _same(offline[name], value)
-    }
-
-
-def _display(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(str(v).replace("_", " ") for v in value) or "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value).replace("_", " ")
-
-
-def confirmation_text(found: dict[str, tuple[Any, Any]]) -> str:
-    """One line asking the user to settle the readings :func:`conflicts` found."""
-    parts = [
-        f"{name.replace('_', ' ')}: {_display(offline)} or {_display(model)}"
-        for name, (offline, model) in found.items()
-    ]
-    return "I read your answer two ways (" + "; ".join(parts) + "). Which did you mean?"
 
 
 _NUMBER = re.compile(
@@ -1002,7 +958,7 @@ class Claude:
                     if value is not None:
                         dropped.append(name)
                     continue
-                if not _same(getattr(profile, name), checked):
+                if not same_value(getattr(profile, name), checked):
                     values[name] = checked
             if dropped:
                 log.info("claude extract dropped field(s): %s", ", ".join(dropped))

@@ -39,7 +39,7 @@ from graph.assessment import Assessment
 from graph.cost import Prices, load_prices
 from graph.memo import FIELD_LABELS, card_citation, render_memo, value_text
 from graph.policy import assess
-from graph.profile import FIELDS, Profile, Provenance, merge
+from graph.profile import FIELDS, Profile, Provenance, conflicts, merge
 from graph.retention import compact_thread
 from graph.store import Store, memo_id_for, utc_now
 from graph.turns import Citation, Ended, MemoReady, Question, Reply, Turn
@@ -688,12 +688,12 @@ class Interviews:
         confirm = ""
         taken: dict[str, Any] = dict(picked or {})
         if extracted and parsed.ok and not parsed.skipped:
-            clash = _conflicts(extracted, parsed.values)
+            clash = conflicts(extracted, parsed.values)
             for name in clash:
                 extracted.pop(name, None)
             if clash and not asked:
                 # Ask once which reading is meant; keep the rest of the answer meanwhile.
-                confirm = _clash_text(clash)
+                confirm = clash_text(clash)
                 rest = {k: v for k, v in parsed.values.items() if k not in clash}
                 parsed = Parsed(values=rest, missing=list(clash), hint=confirm)
                 asked = {
@@ -1168,24 +1168,8 @@ def _definition_first(hits: Sequence[Hit], subject: list[str]) -> list[Hit]:
     return list(hits) if first is None else [first, *(hit for hit in hits if hit is not first)]
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
-        return abs(float(a) - float(b)) < 1e-9
-    if isinstance(a, list) and isinstance(b, list):
-        return sorted(map(str, a)) == sorted(map(str, b))
-    return str(a) == str(b)
-
-
-def _conflicts(extracted: dict[str, Any], offline: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """Fields the LLM and the offline parser read differently: confirm, don't guess."""
-    return {
-        name: (offline[name], value)
-        for name, value in extracted.items()
-        if name in offline and offline[name] is not None and not _same(offline[name], value)
-    }
-
-
-def _clash_text(clash: dict[str, tuple[Any, Any]]) -> str:
+def clash_text(clash: dict[str, tuple[Any, Any]]) -> str:
+    """One line asking the user to settle the readings :func:`graph.profile.conflicts` found."""
     parts = [
         f"{FIELD_LABELS.get(name, name)}: {value_text(name, a)} or {value_text(name, b)}"
         for name, (a, b) in clash.items()

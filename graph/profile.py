@@ -7,6 +7,7 @@ what.
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Any
 
@@ -155,6 +156,31 @@ class Provenance(BaseModel):
 def unknown_fields(profile: Profile) -> list[str]:
     """Fields still ``None``, in the model's order."""
     return [name for name in FIELDS if getattr(profile, name) is None]
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal as profile values: lists as sets, floats to a tolerance, enums as strings."""
+    if isinstance(a, list) and isinstance(b, list):
+        return {str(x) for x in a} == {str(x) for x in b}
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return str(a) == str(b)
+
+
+def conflicts(extracted: dict[str, Any], offline: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Fields both readings set to different values: ``{field: (offline, extracted)}``.
+
+    ``offline`` is what graph/answers.py ``parse_answer`` read from the same reply for the
+    pending question (only when it read it cleanly: ``ok`` and not ``skipped``). Such a
+    field must be confirmed with the user, not taken from the model.
+    """
+    return {
+        name: (offline[name], value)
+        for name, value in extracted.items()
+        if name in offline and offline[name] is not None and not same_value(offline[name], value)
+    }
 
 
 def merge(

@@ -19,8 +19,6 @@ from graph.claude import (
     USE_CASE_CHARS,
     VALUE_EVIDENCE,
     Claude,
-    confirmation_text,
-    conflicts,
     grounded_share,
     llm_from_env,
     looks_like_instructions,
@@ -30,6 +28,7 @@ from graph.claude import (
     unsupported_numbers,
 )
 from graph.cost import load_prices
+from graph.interview import clash_text
 from graph.policy import assess
 from graph.profile import (
     FIELDS,
@@ -41,6 +40,7 @@ from graph.profile import (
     Provenance,
     Rung,
     TaskType,
+    conflicts,
 )
 from graph.store import Store
 from knowledge.search import Hit
@@ -420,8 +420,8 @@ def test_conflicts_name_fields_both_readings_set_differently() -> None:
     offline = {"labeled_examples": 3000, "problems": ["off_voice"]}
     found = conflicts(extracted, offline)
     assert found == {"labeled_examples": (3000, 30_000)}
-    text = confirmation_text(found)
-    assert "3,000" in text and "30,000" in text and "labeled examples" in text
+    text = clash_text(found)
+    assert "3,000" in text and "30,000" in text and "labelled examples" in text
 
 
 def test_conflicts_ignore_order_and_number_form() -> None:
