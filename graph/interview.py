@@ -195,6 +195,12 @@ def _question_text(field: str) -> str:
 class _Now(NamedTuple):
     waiting: dict[str, Any] | None  # the interrupt's value: a question, or the memo review
     outbox: int  # items in the state's outbox so far
+    seq: int | None  # the latest saved answer the graph took (None: state from before seqs)
+
+    @property
+    def question_id(self) -> str:
+        """What a reply now answers: the question's id, "done" after the memo, or ""."""
+        return str(self.waiting.get("id") or self.waiting.get("kind", "")) if self.waiting else ""
 
 
 class Interviews:
@@ -353,7 +359,7 @@ class Interviews:
         Reading it once per reply matters: each read costs about half a millisecond."""
         snapshot = self.graph.get_state(self._config(interview_id))
         waiting = next((i.value for i in snapshot.interrupts if isinstance(i.value, dict)), None)
-        return _Now(waiting, len(snapshot.values.get("outbox", [])))
+        return _Now(waiting, len(snapshot.values.get("outbox", [])), snapshot.values.get("seq"))
 
     def _where(self, interview_id: str) -> list[Turn]:
         """Where an existing interview stands, as turns."""
@@ -383,7 +389,7 @@ class Interviews:
         at = self.clock()
         now = now or self._now(interview_id)
         waiting = now.waiting
-        question_id = str(waiting.get("id") or waiting.get("kind", "")) if waiting else ""
+        question_id = now.question_id
         # Keep what was said before anything that can fail.
         seq = self.store.record_answer(
             interview_id,
@@ -404,18 +410,14 @@ class Interviews:
         """Take the answer a stopped process saved but never got to (killed between saving
         it and the next checkpoint), so nobody types it twice. ``[]`` when there is none."""
         with self._lock(interview_id):
-            snapshot = self.graph.get_state(self._config(interview_id))
-            if "seq" not in snapshot.values:  # started before seqs were kept: cannot tell
+            now = self._now(interview_id)
+            if now.seq is None:  # started before seqs were kept: cannot tell
                 return []
-            waiting = next(
-                (i.value for i in snapshot.interrupts if isinstance(i.value, dict)), None
-            )
             answers = self.store.answers(interview_id)
-            if waiting is None or not answers:
+            if now.waiting is None or not answers:
                 return []
             last = answers[-1]
-            pending_id = str(waiting.get("id") or waiting.get("kind", ""))
-            if last.seq <= snapshot.values["seq"] or last.question_id != pending_id:
+            if last.seq <= now.seq or last.question_id != now.question_id:
                 return []
             log.info("interview %s: taking answer #%d saved before a stop", interview_id, last.seq)
             payload = {
@@ -425,10 +427,9 @@ class Interviews:
                 "at": last.at,
                 "seq": last.seq,
             }
-            outbox = len(snapshot.values.get("outbox", []))
             said = last.text if len(last.text) <= 120 else last.text[:119] + "…"
             note = Reply(text=f"Picking up your last answer, saved before the stop: “{said}”")
-            return [note, *self._run(interview_id, Command(resume=payload), before=outbox)]
+            return [note, *self._run(interview_id, Command(resume=payload), before=now.outbox)]
 
     def _run(self, interview_id: str, graph_input: Any, *, before: int = 0) -> list[Turn]:
         """Run the graph to its next interrupt; the turns are the outbox items added after
