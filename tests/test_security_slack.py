@@ -14,13 +14,11 @@ import itertools
 import json
 import logging
 import re
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +29,18 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from slack_fake import (
     APP_ID,
-    BOT_TOKEN,
     BOT_USER,
     SIGNING_SECRET,
     TEAM,
     FakeSlack,
     Sent,
-    SlackSender,
     press,
 )
+from test_slack_app import Running
+from test_slack_app import run_app as slack_app_harness
 
 from bot import blocks
-from bot.serve import Settings, build, http_server
-from bot.slack_app import SlackAdvisor, interview_id
+from bot.slack_app import interview_id
 from graph.claude import Claude
 from graph.interview import Interviews
 from knowledge.db import open_db
@@ -59,38 +56,11 @@ EXCEPTION_TEXT = re.compile(
 )
 
 
-@dataclass
-class Running:
-    advisor: SlackAdvisor
-    server: Any
-    thread: threading.Thread
-    send: SlackSender
-
-    def idle(self) -> None:
-        assert self.advisor.wait_idle(30), "the app did not finish its work"
-
-    def stop(self) -> None:
-        self.server.trigger.pull_trigger(self.server.close)  # from inside waitress's loop
-        self.thread.join(5)
-        self.server.task_dispatcher.shutdown()
-        self.advisor.close()
-
-
-def run_app(
-    fake: FakeSlack,
-    engine: Interviews | None = None,
-    *,
-    token: str = BOT_TOKEN,
-    secret: str = SIGNING_SECRET,
-) -> Running:
-    """``advisor serve``'s app behind waitress on 127.0.0.1, talking to ``fake``."""
-    settings = Settings(token, secret, None, fake.url, 0, "127.0.0.1")
-    advisor = build(settings, engine, wait=0.01, jitter=0.01)
-    server = http_server(advisor, "127.0.0.1", 0, threads=8, asyncore_loop_timeout=0.05)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.effective_port}/slack/events"
-    return Running(advisor, server, thread, SlackSender(url, fake, secret=secret))
+def run_app(fake: FakeSlack, engine: Interviews | None = None, **options: Any) -> Running:
+    """test_slack_app's app with the app's own retry timings and fewer threads, and more
+    time to settle after a burst of generated requests."""
+    options = {"delivery": None, "threads": 8, "idle_timeout": 30.0, **options}
+    return slack_app_harness(fake, engine, **options)
 
 
 @pytest.fixture

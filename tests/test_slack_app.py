@@ -70,13 +70,14 @@ class Running:
     server: Any
     thread: threading.Thread
     send: SlackSender
+    idle_timeout: float = 20.0
 
     @property
     def engine(self) -> Interviews:
         return self.advisor.engine  # type: ignore[return-value]
 
     def idle(self) -> None:
-        assert self.advisor.wait_idle(20), "the app did not finish its work"
+        assert self.advisor.wait_idle(self.idle_timeout), "the app did not finish its work"
 
     def stop(self) -> None:
         # Close waitress from inside its own loop (closing from here races its poll()).
@@ -86,17 +87,27 @@ class Running:
         self.advisor.close()
 
 
-def run_app(fake: FakeSlack, engine: Interviews | None = None, **options: Any) -> Running:
-    """The app on loopback; ``options`` go to ``build`` (retry timings in tenths of a
-    second unless told otherwise)."""
-    settings = Settings(BOT_TOKEN, SIGNING_SECRET, None, fake.url, 0, "127.0.0.1")
+def run_app(
+    fake: FakeSlack,
+    engine: Interviews | None = None,
+    *,
+    token: str = BOT_TOKEN,
+    secret: str = SIGNING_SECRET,
+    threads: int = 16,
+    idle_timeout: float = 20.0,
+    **options: Any,
+) -> Running:
+    """``advisor serve``'s app behind waitress on loopback, talking to ``fake``; ``options``
+    go to ``build`` (retry timings in tenths of a second unless told otherwise)."""
+    settings = Settings(token, secret, None, fake.url, 0, "127.0.0.1")
     options.setdefault("delivery", Delivery(base=0.05, cap=0.5, poll=0.05))
     advisor = build(settings, engine, wait=0.01, jitter=0.01, **options)
-    server = http_server(advisor, "127.0.0.1", 0, threads=16, asyncore_loop_timeout=0.05)
+    server = http_server(advisor, "127.0.0.1", 0, threads=threads, asyncore_loop_timeout=0.05)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}/slack/events"
-    return Running(advisor, server, thread, SlackSender(url, fake))
+    sender = SlackSender(url, fake, secret=secret)
+    return Running(advisor, server, thread, sender, idle_timeout)
 
 
 @pytest.fixture
