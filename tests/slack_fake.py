@@ -718,10 +718,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class Serve:
     """``advisor serve`` in its own process (HTTP, waitress), against ``fake``, on the
-    ADVISOR_DB of the test. ``fault``: ADVISOR_FAULT for this run (see bot/slack_app.py)."""
+    ADVISOR_DB of the test. ``fault``: ADVISOR_FAULT for this run (see bot/slack_app.py);
+    ``env``: more environment (say, for Claude)."""
 
-    def __init__(self, fake: FakeSlack, *, fault: str | None = None) -> None:
-        env = {
+    def __init__(
+        self, fake: FakeSlack, *, fault: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
+        base = {
             **os.environ,
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -729,14 +732,15 @@ class Serve:
             "PORT": "0",
             "PYTHONUNBUFFERED": "1",
         }
-        env.pop("SLACK_APP_TOKEN", None)
-        env.pop("ADVISOR_FAULT", None)
+        base.pop("SLACK_APP_TOKEN", None)
+        base.pop("ADVISOR_FAULT", None)
         if fault:
-            env["ADVISOR_FAULT"] = fault
+            base["ADVISOR_FAULT"] = fault
+        env = {**base, **(env or {})}
         found = self._launch(
             env, ["--host", "127.0.0.1"], r"listening on (http://\S+/slack/events)"
         )
-        self.send = SlackSender(found.group(1), fake)
+        self.send = SlackSender(found.group(1), fake, secret=env["SLACK_SIGNING_SECRET"])
 
     def _launch(self, env: dict[str, str], args: list[str], ready: str) -> re.Match[str]:
         """Start ``advisor serve args`` and read its output until a line matches ``ready``;
@@ -755,7 +759,8 @@ class Serve:
             self.output.append(line)
             found = re.search(ready, line)
             if found:
-                threading.Thread(target=self._drain, daemon=True).start()
+                self._drainer = threading.Thread(target=self._drain, daemon=True)
+                self._drainer.start()
                 return found
         raise AssertionError(f"advisor serve did not start: {''.join(self.output)}")
 
@@ -774,10 +779,13 @@ class Serve:
             self.proc.kill()
         self.proc.wait(10)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> str:
+        """SIGTERM, then SIGKILL after ``timeout`` s; everything the process wrote."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._drainer.join(5)
+        return "".join(self.output)

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic_fake as fake_api
 import pytest
 from click.testing import CliRunner
-from slack_fake import FakeSlack, SlackSender
+from slack_fake import FakeSlack, Serve
 from test_security_slack import CHANNEL, run_app, strings
 
 from bot.cli import cli
@@ -163,51 +159,6 @@ def test_a_token_pasted_into_port_is_not_printed() -> None:
 # --- a whole interview while Claude fails ------------------------------------------------
 
 
-class Serving:
-    """``advisor serve`` as a real process with every log line it writes kept."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from bot.cli import cli; cli()",
-                "serve",
-                "--host",
-                "127.0.0.1",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self.url = ""
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-            found = re.search(r"listening on (http://\S+/slack/events)", line)
-            if found:
-                self.url = found.group(1)
-                break
-        if not self.url:
-            raise AssertionError("advisor serve did not start:\n" + "".join(self.lines))
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    def stop(self) -> str:
-        self.proc.terminate()
-        self.proc.wait(20)
-        self._reader.join(5)
-        return "".join(self.lines)
-
-
 @pytest.fixture
 def failing_claude() -> Iterator[fake_api.FakeAnthropic]:
     """A Messages API that refuses the key, then falls over, turn about."""
@@ -221,19 +172,15 @@ def test_an_interview_with_claude_failing_leaks_no_secret(
 ) -> None:
     with FakeSlack(token=BOT_TOKEN) as fake:
         env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,  # the marker secrets, not the fake's defaults
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.url,
             "ANTHROPIC_API_KEY": API_KEY,
             "ANTHROPIC_BASE_URL": failing_claude.url,
             "ANTHROPIC_LOG": "debug",  # the SDK's own request logging, at its most talkative
-            "PORT": "0",
-            "PYTHONUNBUFFERED": "1",
         }
-        server = Serving(env)
+        server = Serve(fake, env=env)
         try:
-            send = SlackSender(server.url, fake, secret=SIGNING_SECRET)
+            send = server.send
             assert send.command("classify support emails into 12 queues").status == 200
             thread_ts = fake.wait_for(lambda: fake.parents())[0]
             fake.wait_for(lambda: fake.questions(CHANNEL, thread_ts))
@@ -242,7 +189,7 @@ def test_an_interview_with_claude_failing_leaks_no_secret(
             send.reply("memo", thread_ts=thread_ts)
             fake.wait_for(lambda: memo_posted(fake), timeout=30)
         finally:
-            output = server.stop()
+            output = server.stop(timeout=20)
     # Claude really was called with the key, and really failed.
     assert failing_claude.requests
     assert all(API_KEY in json.dumps(r.headers) for r in failing_claude.requests)

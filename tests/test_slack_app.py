@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import re
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +22,7 @@ from slack_fake import (
     SIGNING_SECRET,
     TEAM,
     FakeSlack,
+    Serve,
     SlackSender,
     press,
     transcript,
@@ -725,53 +722,18 @@ def test_a_typed_answer_after_a_restart_still_takes_the_buttons_off_the_old_ques
 
 def test_kill_9_mid_interview_and_the_next_reply_continues(fake: FakeSlack, tmp_path: Path) -> None:
     """The real command, killed without warning between two answers."""
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake.url,
-        "PORT": "0",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("SLACK_APP_TOKEN", None)
-
-    def launch() -> tuple[subprocess.Popen[str], SlackSender]:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from bot.cli import cli; cli()",
-                "serve",
-                "--host",
-                "127.0.0.1",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            found = re.search(r"listening on (http://\S+/slack/events)", line)
-            if found:
-                threading.Thread(target=proc.stdout.read, daemon=True).start()  # drain
-                return proc, SlackSender(found.group(1), fake)
-        raise AssertionError(f"advisor serve did not start (exit {proc.wait()})")
-
-    proc, send = launch()
+    serve = Serve(fake)
     try:
-        send.command(USE_CASE)
+        serve.send.command(USE_CASE)
         thread_ts = fake.wait_for(lambda: fake.parents())[0]
         first = fake.wait_for(lambda: fake.questions(CHANNEL, thread_ts))
-        send.reply("skip", thread_ts=thread_ts)
+        serve.send.reply("skip", thread_ts=thread_ts)
         fake.wait_for(lambda: len(fake.questions(CHANNEL, thread_ts)) == 2)
     finally:
-        proc.kill()  # SIGKILL: no shutdown code runs
-        proc.wait()
-    proc, send = launch()
+        serve.kill()  # SIGKILL: no shutdown code runs
+    serve = Serve(fake)
     try:
-        send.reply("skip", thread_ts=thread_ts)
+        serve.send.reply("skip", thread_ts=thread_ts)
         fake.wait_for(lambda: len(fake.questions(CHANNEL, thread_ts)) == 3)
         asked = [
             m["metadata"]["event_payload"]["question_id"]
@@ -780,8 +742,7 @@ def test_kill_9_mid_interview_and_the_next_reply_continues(fake: FakeSlack, tmp_
         assert asked[0] == first[0]["metadata"]["event_payload"]["question_id"]
         assert len(set(asked)) == 3  # it went on to a new question, not back to the start
     finally:
-        proc.terminate()
-        proc.wait(10)
+        serve.stop()
 
 
 def test_thread_reads_like_a_conversation(app: Running, fake: FakeSlack) -> None:
