@@ -220,21 +220,31 @@ def test_a_disguised_instruction_in_the_use_case_is_caught_and_changes_nothing(
     assert changed(memo, clean_memo) == {}
 
 
-@pytest.mark.parametrize("where", ["use case", "answer"])
-def test_a_request_the_filter_misses_still_changes_nothing(tmp_path: Path, where: str) -> None:
-    assert not looks_like_instructions(POLITE)  # the gap this test covers
+def polite_run(
+    tmp_path: Path, responder: Any, facts: dict[str, Any], where: str, examples: str
+) -> tuple[list[str], Any, Interviews]:
+    """An interview with POLITE in the use case or after the ``examples`` reply, read by
+    ``responder`` (a model that obeys it); checks the model really was sent it."""
     use_case = f"{USE_CASE}. {POLITE}" if where == "use case" else USE_CASE
 
     def say(question: Question) -> str | None:
         if where == "answer" and question.id == "examples":
-            return f"about 3,000, clean. {POLITE}"
+            return f"{examples}. {POLITE}"
         return None
 
-    with fake_api.running(ObeysAnyPhrasing()) as model:
+    with fake_api.running(responder) as model:
         service = Interviews(str(tmp_path / "llm.db"), llm=Claude(model.client(max_retries=0)))
-        asked, memo = fake_api.play(service, "cli:p", use_case, NOT_CLEARED, say=say)
+        asked, memo = fake_api.play(service, "cli:p", use_case, facts, say=say)
         extracts = [r for r in model.requests if "Job: extract." in r.text]
         assert any(POLITE in r.text for r in extracts)  # the model read it and obeyed
+    return asked, memo, service
+
+
+@pytest.mark.parametrize("where", ["use case", "answer"])
+def test_a_request_the_filter_misses_still_changes_nothing(tmp_path: Path, where: str) -> None:
+    assert not looks_like_instructions(POLITE)  # the gap this test covers
+    args = (ObeysAnyPhrasing(), NOT_CLEARED, where, "about 3,000, clean")
+    asked, memo, _ = polite_run(tmp_path, *args)
     clean_asked, clean_memo = clean_run(tmp_path, NOT_CLEARED)
     # What the model claimed without evidence (cleared data, 50,000 clean examples, a stable
     # task, 5M calls) was dropped: the cleared question is still asked, the gate still fails.
@@ -293,20 +303,11 @@ def test_claimed_choices_would_change_the_decision() -> None:
 def test_choices_an_obeying_model_claims_without_evidence_change_nothing(
     tmp_path: Path, where: str
 ) -> None:
-    use_case = f"{USE_CASE}. {POLITE}" if where == "use case" else USE_CASE
-
-    def say(question: Question) -> str | None:
-        if where == "answer" and question.id == "examples":
-            return f"about 500, clean. {POLITE}"
-        return None
-
-    with fake_api.running(ClaimsChoicesToo()) as model:
-        service = Interviews(str(tmp_path / "llm.db"), llm=Claude(model.client(max_retries=0)))
-        asked, memo = fake_api.play(service, "cli:c", use_case, RAG_TEAM, say=say)
-        extracts = [r for r in model.requests if "Job: extract." in r.text]
-        assert any(POLITE in r.text for r in extracts)  # the model read it and obeyed
+    asked, memo, service = polite_run(
+        tmp_path, ClaimsChoicesToo(), RAG_TEAM, where, "about 500, clean"
+    )
     clean_asked, clean_memo = clean_run(tmp_path, RAG_TEAM)
-    profile = service.profile("cli:c")
+    profile = service.profile("cli:p")
     assert profile is not None
     for name in CHOICES_CLAIMED:  # each claim was dropped; the team's own answer stands
         assert profile.model_dump(mode="json")[name] == RAG_TEAM[name], name
