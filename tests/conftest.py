@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pg_server import pg_server, pg_url, pytest_terminal_summary  # noqa: F401  (PostgreSQL)
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +23,7 @@ def isolated_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
         "SLACK_API_URL",
         "ADVISOR_PRICES",
         "ADVISOR_MODEL",
+        "ADVISOR_DATABASE_URL",  # never a developer's real database; tests use pg_url
     ):
         monkeypatch.delenv(name, raising=False)
     yield db
