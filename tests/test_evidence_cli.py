@@ -107,6 +107,11 @@ def test_a_file_with_no_usable_row_is_refused_naming_the_first_problem(tmp_path:
     path = tmp_path / "broken.jsonl"
     path.write_text("{oops\n[1]\n", encoding="utf-8")
     assert "has no record advisor could read (row 1: not valid JSON" in refused(path)
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps({"data": [{"input": "q", "output": "a"}]}, indent=2))
+    assert refused(pretty).endswith(
+        "if it is one JSON object over many lines, give JSONL or a JSON list"
+    )
     header_only = tmp_path / "header.csv"
     header_only.write_text("expected,predicted\n", encoding="utf-8")
     assert refused(header_only).endswith("has no row advisor could use")

@@ -424,3 +424,18 @@ def test_the_json_object_has_exactly_the_contract_keys_in_order(tmp_path: Path) 
         "personal_data",
         "problems",
     ]
+
+
+def test_personal_data_behind_json_escapes_is_still_found(tmp_path: Path) -> None:
+    lines = [
+        r'{"prompt": "mail ana\u0040example.com", "completion": "a"}',  # an escaped "@"
+        r'{"prompt": "call\n4155552671\tnow", "completion": "b"}',  # escapes beside digits
+        r'{"prompt": "IBAN\u003a DE89370400440532013000", "completion": "c"}',
+        r'{"prompt": "nothing \"here\" 12 34", "completion": "d"}',
+    ]
+    for name in ("t.jsonl", "t.json"):
+        path = tmp_path / name
+        body = "\n".join(lines) if name.endswith("l") else "[" + ",\n".join(lines) + "]"
+        path.write_text(body, encoding="utf-8")
+        found = {k: v.rows for k, v in measure_training(path).personal_data.items()}
+        assert found == {"email": [1], "phone": [2], "iban": [3]}, name

@@ -1,7 +1,7 @@
 """Measuring an eval or training file in one streaming pass (DESIGN.md section 8).
 
 State per row is kept small so a 50 MB file never needs 50 MB of Python objects: inputs
-and outputs are reduced to 64-bit BLAKE2b digests for duplicate and conflict detection,
+and outputs are reduced to 64-bit digests for duplicate and conflict detection,
 label tables stop growing at 51 distinct values (and are then dropped, as the contract
 reports them only up to 50), and at most 100 unreadable rows and 10 row numbers per kind
 of personal data are listed.
@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from hashlib import blake2b
 from itertools import chain
 from typing import IO, Any
 
-from graph.evidence.personal import DEFAULT_REGION, KINDS, kinds_in, strings
+from graph.evidence.personal import DEFAULT_REGION, KINDS, kinds_in, may_hold, strings
 from graph.evidence.reading import (
     MAX_BYTES,
     EvidenceRefused,
@@ -56,13 +56,18 @@ from graph.evidence.shapes import (
 
 MAX_LABELS = 50
 _BUCKETS = 256
-_BUCKET_SHIFT = 56  # the top byte of a 64-bit digest picks the bucket
+_BUCKET_SHIFT = sys.hash_info.width - 8  # the digest's top byte picks the bucket
+_MASK = (1 << sys.hash_info.width) - 1
 _NAMES_SHOWN = 8
+_ONE_OBJECT_HINT = "; if it is one JSON object over many lines, give JSONL or a JSON list"
 
 
 def _digest(text: str) -> int:
-    data = text.encode("utf-8", "surrogatepass")  # JSON may hold a lone surrogate escape
-    return int.from_bytes(blake2b(data, digest_size=8).digest(), "big")
+    """A 64-bit digest of ``text``: Python's own string hash (SipHash, keyed per process),
+    computed in C and cached on the string. Equal texts always match; two of a million
+    distinct texts collide with odds of about 1 in 30 million, and the key is random per
+    process (unless PYTHONHASHSEED fixes it), so a file cannot be built to collide."""
+    return hash(text) & _MASK
 
 
 def _withhold_personal(names: Iterable[str], region: str) -> dict[str, str]:
@@ -84,7 +89,7 @@ class _Meter:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(RowProblem(row=row, reason=error.message))
 
-    def add(self, row: int, record: Record) -> None:
+    def add(self, row: int, record: Record, raw: bytes | str | None) -> None:
         raise NotImplementedError
 
 
@@ -102,7 +107,7 @@ class EvalMeter(_Meter):
         # since a prediction may name a label before any row expects it.
         self.predicted = array("Q")
 
-    def add(self, row: int, record: Record) -> None:
+    def add(self, row: int, record: Record, raw: bytes | str | None) -> None:
         shape = self.shape
         pair: tuple[str, str] | None = None
         if shape.expected is not None and shape.predicted is not None:
@@ -190,17 +195,24 @@ class TrainingMeter(_Meter):
         self.labels: Counter[str] | None = Counter()
         self.personal: dict[str, tuple[int, list[int]]] = {}
 
-    def add(self, row: int, record: Record) -> None:
-        self._scan(row, record)
+    def add(self, row: int, record: Record, raw: bytes | str | None) -> None:
+        if raw is None or may_hold(raw):
+            self._scan(row, record)
         shape = self.shape
         if shape.output is None:
             pair = chat_pair(record, shape)
+            if isinstance(pair, RowError):
+                self.problem(row, pair)
+                return
+        elif shape.input in record and shape.output in record:
+            given, wanted = record[shape.input], record[shape.output]
+            pair = (
+                given if type(given) is str else as_text(given),
+                wanted if type(wanted) is str else as_text(wanted),
+            )
         else:
-            given, wanted = field(record, shape.input), field(record, shape.output)
-            error = next((v for v in (given, wanted) if isinstance(v, RowError)), None)
-            pair = error or (as_text(given), as_text(wanted))
-        if isinstance(pair, RowError):
-            self.problem(row, pair)
+            missing = shape.input if shape.input not in record else shape.output
+            self.problem(row, RowError(f"has no '{missing}' field"))
             return
         self.count += 1
         source, output = _digest(pair[0]), pair[1]
@@ -287,14 +299,14 @@ def _names(keys: Iterable[Any], region: str) -> str:
 
 def _first_record(
     rows: Iterator[Row],
-) -> tuple[list[tuple[int, RowError]], tuple[int, Record] | None]:
+) -> tuple[list[tuple[int, RowError]], tuple[int, Record, bytes | str | None] | None]:
     """Unreadable rows before the first record, and that record."""
     skipped: list[tuple[int, RowError]] = []
-    for row, value in rows:
+    for row, value, raw in rows:
         if isinstance(value, RowError):
             skipped.append((row, value))
             continue
-        return skipped, (row, value)
+        return skipped, (row, value, raw)
     return skipped, None
 
 
@@ -314,7 +326,8 @@ def measure_stream(
         skipped, first = _first_record(rows)
         if first is None:
             reason = f" (row {skipped[0][0]}: {skipped[0][1].message})" if skipped else ""
-            raise EvidenceRefused(f"has no record advisor could read{reason}")
+            hint = _ONE_OBJECT_HINT if checked.format == "jsonl" else ""
+            raise EvidenceRefused(f"has no record advisor could read{reason}{hint}")
         shape = detect(first[1])
         what = "keys " + _names(first[1], region).removeprefix("columns ")
         rows = chain([first], rows)
@@ -326,12 +339,12 @@ def measure_stream(
     for row, error in skipped:
         meter.problem(row, error)
     total = len(skipped)
-    for row, value in rows:
+    for row, value, raw in rows:
         total += 1
         if isinstance(value, RowError):
             meter.problem(row, value)
         else:
-            meter.add(row, value)
+            meter.add(row, value, raw)
     if meter.count == 0:
         first_problem = meter.problems[0] if meter.problems else None
         reason = f" (row {first_problem.row}: {first_problem.reason})" if first_problem else ""

@@ -47,13 +47,31 @@ _NOT_DIGIT = re.compile(r"[^0-9]")
 _CARD_SEPARATORS = frozenset(" -")
 
 
+def may_hold(raw: bytes | str) -> bool:
+    """False only when ``raw`` (a record's JSON text) cannot hold any kind: no "@", no
+    IBAN start, no seven digits. JSON escapes only ever put a backslash between such
+    characters, which breaks a match as the decoded character would, except ``\\u``
+    escapes, which could spell anything: text with one is always looked at."""
+    data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
+    if b"@" in data or b"\\u" in data:
+        return True
+    iban, number = _shapes(data)
+    return iban or number
+
+
+def _shapes(data: bytes) -> tuple[bool, bool]:
+    """Whether ``data`` could hold an IBAN, and a number of seven digits or more."""
+    shape = data.translate(_SHAPE)
+    return b"AA00" in shape, b"0000000" in shape.translate(None, _NUMBER_SEPARATORS)
+
+
 def kinds_in(text: str, region: str = DEFAULT_REGION) -> set[str]:
     """The kinds of personal data that appear in ``text``."""
     found: set[str] = set()
     if "@" in text and _has_email(text):
         found.add("email")
-    shape = text.encode("utf-8", "surrogatepass").translate(_SHAPE)
-    if b"AA00" in shape:
+    iban, number = _shapes(text.encode("utf-8", "surrogatepass"))
+    if iban:
         for match in _IBAN.finditer(text):
             start, end = match.span()
             if _word_char(text, start - 1) or _word_char(text, end):
@@ -61,7 +79,7 @@ def kinds_in(text: str, region: str = DEFAULT_REGION) -> set[str]:
             if _is_iban(match.group()):
                 found.add("iban")
                 break
-    if b"0000000" not in shape.translate(None, _NUMBER_SEPARATORS):
+    if not number:
         return found
     for match in _NUMBER.finditer(text):
         start, end = match.span()

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 MAX_BYTES = 50_000_000  # DESIGN.md section 8: at most 50 MB
-_CHUNK = 256 * 1024
+_CHUNK = 64 * 1024  # small: a chunk and its decoded text are most of the memory a read needs
 _SNIFF = 64 * 1024
 _BOM = codecs.BOM_UTF8
 _UTF16_32_BOMS = (
@@ -60,7 +60,9 @@ class RowError:
 
 
 Record = dict[str, Any]
-Row = tuple[int, Record | RowError]
+# (row number, the record or why it is unreadable, the record's JSON text when there is
+# one: a cheap first look for personal data needs no walk over the decoded record)
+Row = tuple[int, Record | RowError, bytes | str | None]
 
 
 @dataclass(frozen=True)
@@ -222,16 +224,16 @@ def _csv_rows(stream: IO[bytes], delimiter: str) -> Iterator[Row]:
                 return
             except csv.Error as exc:
                 row += 1
-                yield row, RowError(f"the CSV reader could not read it ({exc})")
+                yield row, RowError(f"the CSV reader could not read it ({exc})"), None
                 continue
             if not fields or (len(fields) == 1 and not fields[0].strip()):
                 continue  # a blank line is not a row
             row += 1
             if len(fields) != width:
                 count = f"{len(fields)} field{'' if len(fields) == 1 else 's'}"
-                yield row, RowError(f"has {count}; the header has {width}")
+                yield row, RowError(f"has {count}; the header has {width}"), None
                 continue
-            yield row, dict(zip(header, fields, strict=True))
+            yield row, dict(zip(header, fields, strict=True)), None
     finally:
         text.detach()
 
@@ -243,12 +245,12 @@ def _jsonl_rows(stream: IO[bytes]) -> Iterator[Row]:
         try:
             value = json.loads(line.rstrip(b"\r\n"))  # so an error's column is on this line
         except json.JSONDecodeError as exc:
-            yield row, RowError(f"not valid JSON ({exc.msg} at column {exc.colno})")
+            yield row, RowError(f"not valid JSON ({exc.msg} at column {exc.colno})"), None
             continue
         except RecursionError:
-            yield row, RowError("nested too deeply to read")
+            yield row, RowError("nested too deeply to read"), None
             continue
-        yield row, _as_record(value)
+        yield row, _as_record(value), line
 
 
 def _json_list_rows(stream: IO[bytes]) -> Iterator[Row]:
@@ -280,7 +282,11 @@ def _json_list_rows(stream: IO[bytes]) -> Iterator[Row]:
             refill(_CHUNK)
 
     def broken(row: int, why: str) -> Row:
-        return row, RowError(f"not valid JSON ({why}); the rest of the file could not be read")
+        return (
+            row,
+            RowError(f"not valid JSON ({why}); the rest of the file could not be read"),
+            None,
+        )
 
     try:
         peek()
@@ -291,7 +297,7 @@ def _json_list_rows(stream: IO[bytes]) -> Iterator[Row]:
             if char == "]":
                 pos += 1
                 if peek():
-                    yield row + 1, RowError("text after the list's closing ']' was not read")
+                    yield row + 1, RowError("text after the list's closing ']' was not read"), None
                 return
             if row:
                 if char != ",":
@@ -321,9 +327,9 @@ def _json_list_rows(stream: IO[bytes]) -> Iterator[Row]:
                     break
                 refill(size)  # a number or literal at the very end may go on
                 size *= 2
-            pos = end
+            start, pos = pos, end
             row += 1
-            yield row, _as_record(value)
+            yield row, _as_record(value), buf[start:end]
     finally:
         text.detach()
 
