@@ -17,6 +17,8 @@ from evidence_files import (
     write_json_list,
     write_jsonl,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 from graph.evidence import (
@@ -439,3 +441,55 @@ def test_personal_data_behind_json_escapes_is_still_found(tmp_path: Path) -> Non
         path.write_text(body, encoding="utf-8")
         found = {k: v.rows for k, v in measure_training(path).personal_data.items()}
         assert found == {"email": [1], "phone": [2], "iban": [3]}, name
+
+
+# --- against a plain reference, on data hypothesis makes ------------------------------------
+
+TEXT = st.sampled_from(["a", "b", "B", " b", "c", "", "  ", "d e"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(TEXT, TEXT), min_size=1, max_size=60))
+def test_duplicates_and_conflicts_match_a_plain_count(pairs: list[tuple[str, str]]) -> None:
+    data = "".join(json.dumps({"input": i, "output": o}) + "\n" for i, o in pairs).encode()
+    result = measure_bytes(data, "t.jsonl")
+    assert isinstance(result, TrainingEvidence)
+    filled = [(i, o) for i, o in pairs if o.strip()]
+    outputs: dict[str, set[str]] = {}
+    for i, o in filled:
+        outputs.setdefault(i, set()).add(o)
+    assert result.unique_inputs == len({i for i, _ in pairs})
+    assert result.empty_outputs == len(pairs) - len(filled)
+    assert result.duplicates == len(filled) - len(set(filled))
+    assert result.conflicts == sum(1 for seen in outputs.values() if len(seen) > 1)
+
+
+LABEL = st.sampled_from(["x", "y", "z", "X", " y ", "w"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(LABEL, LABEL), min_size=1, max_size=80))
+def test_any_eval_matches_scikit_learn(pairs: list[tuple[str, str]]) -> None:
+    rows = [{"expected": e, "predicted": p} for e, p in pairs]
+    result = measure_bytes(json.dumps(rows).encode(), "e.json")
+    assert isinstance(result, EvalEvidence) and result.per_label is not None
+    gold = [e.strip().casefold() for e, _ in pairs]
+    guess = [p.strip().casefold() for _, p in pairs]
+    labels = sorted(set(gold))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold, guess, labels=labels, zero_division=0
+    )
+    by_key = {label.strip().casefold(): s for label, s in result.per_label.items()}
+    for n, label in enumerate(labels):
+        got = by_key[label]
+        assert (got.precision, got.recall, got.f1, got.support) == (
+            pytest.approx(precision[n]),
+            pytest.approx(recall[n]),
+            pytest.approx(f1[n]),
+            support[n],
+        )
+    macro = f1_score(gold, guess, labels=labels, average="macro", zero_division=0)
+    assert result.macro_f1 == pytest.approx(macro)
+    assert result.score == pytest.approx(
+        sum(g == p for g, p in zip(gold, guess, strict=True)) / len(gold)
+    )
