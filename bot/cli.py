@@ -6,6 +6,7 @@ import click
 
 from bot.assess_command import assess_command
 from bot.db_commands import db
+from bot.evidence_commands import evidence
 from bot.knowledge_commands import knowledge
 from bot.serve import serve
 from bot.terminal import chat, memo
@@ -31,3 +32,4 @@ cli.add_command(serve)
 cli.add_command(chat)
 cli.add_command(memo)
 cli.add_command(db)
+cli.add_command(evidence)
