@@ -71,7 +71,7 @@ def risks(p: Profile, d: Decision, prices: Prices) -> list[Line]:
             )
         )
     v = p.monthly_volume
-    if v is not None and MIN_VOLUME <= v < 2 * MIN_VOLUME:
+    if d.fine_tuning_justified and v is not None and MIN_VOLUME <= v < 2 * MIN_VOLUME:
         out.append(
             Line(
                 f"{calls(v)} is borderline: the practitioner essay puts break-even at "
@@ -114,7 +114,8 @@ def risks(p: Profile, d: Decision, prices: Prices) -> list[Line]:
                 ("decision-checklist", "measure-fine-tuned"),
             )
         )
-    if p.retraining_owner is not None and not p.retraining_owner.strip():
+    owner = p.retraining_owner
+    if d.fine_tuning_justified and owner is not None and not owner.strip():  # an exception
         out.append(
             Line(
                 "Nobody owns retraining: a fine-tune would go stale at the next base-model "
@@ -348,11 +349,11 @@ def next_steps(p: Profile, d: Decision, prices: Prices) -> list[Line]:
         out.append(rung_step(p, d.next_rung, d.remedies))
     if d.fine_tuning_justified:
         owner = (p.retraining_owner or "").strip()
-        who = f"Agree with {owner} a" if owner else "Agree a"
+        with_ = f" with {owner}" if owner else ""
         out.append(
             Line(
-                f"{who} retraining plan: about {prices.retraining.per_year} retrains a year, "
-                "each checked against the eval before it ships.",
+                f"Agree a retraining plan{with_}: about {prices.retraining.per_year} retrains a "
+                "year, each checked against the eval before it ships.",
                 ("gate-retraining-owner", "cost-stack"),
             )
         )

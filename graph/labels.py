@@ -8,8 +8,9 @@ by the enums; as those are ``StrEnum`` a plain string id looks up the same entry
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from graph.assessment import Approach, Exception_, Gate
+from graph.assessment import Approach, Exception_, Gate, QuestionId
 from graph.profile import Deployment, ErrorCost, KnowledgeChanges, Problem, Rung, TaskType
 
 # Headings and summaries: "Decision: Fine-tuning for ...".
@@ -17,7 +18,7 @@ APPROACH: dict[str, str] = {
     Approach.prompt_engineering: "Prompt engineering",
     Approach.rag: "Retrieval (RAG)",
     Approach.fine_tuning: "Fine-tuning",
-    Approach.hybrid: "Hybrid: a fine-tuned core, with retrieval for the facts",
+    Approach.hybrid: "Hybrid (a fine-tuned core, retrieval for the facts)",
 }
 
 # Ladder rungs as they read inside a sentence: "Next rung: few-shot examples".
@@ -55,10 +56,30 @@ GATE_FACT: dict[str, str] = {
     Gate.data_cleared: "that the data is cleared for training",
 }
 
+# A failed gate as a clause: "Fine-tuning is not justified yet because the volume is too low".
+GATE_FAILED: dict[str, str] = {
+    Gate.narrow_and_stable: "the task is not narrow and stable",
+    Gate.prompting_exhausted: "prompting is not shown to be exhausted",
+    Gate.enough_clean_data: "there are not 200+ clean labelled examples",
+    Gate.volume: "the volume is too low to pay back a fine-tune",
+    Gate.latency_or_cost_pressure: "there is no latency or cost pressure",
+    Gate.retraining_owner: "nobody owns retraining",
+    Gate.data_cleared: "the data is not cleared for training",
+}
+
 EXCEPTION: dict[str, str] = {
     Exception_.self_hosted_small_model: "a small model that must run on your own hardware",
     Exception_.extreme_volume: "volume so high that a small tuned model is plainly cheaper",
     Exception_.strong_dataset: "a strong labelled dataset (1,000+ clean examples)",
+}
+
+# The five escalation questions in a few words (the full questions are in the assessment).
+QUESTION: dict[str, str] = {
+    QuestionId.eval_ceiling: "The eval that shows prompting can't get there",
+    QuestionId.ladder_tried: "The prompting ladder tried",
+    QuestionId.clean_examples: "200+ clean examples",
+    QuestionId.retraining_plan: "Retraining plan and owner",
+    QuestionId.cost_delta: "Cost against a better prompt",
 }
 
 # Task types as a noun before "task": "an extraction task".
@@ -87,8 +108,8 @@ PROBLEM: dict[str, str] = {
 }
 
 DEPLOYMENT: dict[str, str] = {
-    Deployment.hosted_api: "a hosted API",
-    Deployment.private_cloud: "a private cloud",
+    Deployment.hosted_api: "hosted API",
+    Deployment.private_cloud: "private cloud",
     Deployment.on_prem: "on premises",
     Deployment.edge: "on the device (edge)",
 }
@@ -139,6 +160,63 @@ OPEN_QUESTION: dict[str, str] = {
     "avg_input_tokens": "About how many tokens go into each call, prompt included?",
     "avg_output_tokens": "About how many tokens come back from each call?",
 }
+
+
+# Profile fields, as the memo and the interview name them.
+FIELD: dict[str, str] = {
+    "use_case": "use case",
+    "task_type": "task type",
+    "problems": "problems today",
+    "task_stable": "task stable for 3–6 months",
+    "techniques_tried": "techniques tried",
+    "eval_set_size": "eval set size",
+    "baseline_score": "best prompt score",
+    "target_score": "target score",
+    "labeled_examples": "labelled examples",
+    "labels_clean": "labels clean",
+    "data_cleared": "data cleared for training",
+    "monthly_volume": "calls per month",
+    "error_cost": "cost of a wrong answer",
+    "knowledge_changes": "outside knowledge changes",
+    "deployment": "deployment",
+    "latency_critical": "latency critical",
+    "cost_pressure": "cost pressure",
+    "retraining_owner": "retraining owner",
+    "human_review": "human review",
+    "brand_voice": "fixed brand voice",
+    "regulated": "regulated domain",
+    "avg_input_tokens": "input tokens per call",
+    "avg_output_tokens": "output tokens per call",
+}
+
+# Enum values as a person says them (task types read as nouns here: "question answering").
+VALUE: dict[str, str] = {
+    **{k: v.replace("-", " ") for k, v in TASK.items()},
+    **PROBLEM,
+    **DEPLOYMENT,
+    **KNOWLEDGE,
+    **RUNG,
+}
+
+
+def value_text(field: str, value: Any) -> str:
+    """One profile value as a person would say it ("82%", "3,000", "yes", "nobody")."""
+    if value is None:
+        return "not known"
+    if field in ("baseline_score", "target_score") and isinstance(value, int | float):
+        return pct(float(value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return count(value)
+    if isinstance(value, list):
+        if not value:
+            return "nothing yet" if field == "techniques_tried" else "none"
+        return ", ".join(VALUE.get(str(v), str(v)) for v in value)
+    if field == "retraining_owner" and value == "":
+        return "nobody"
+    text = str(value)
+    return VALUE.get(text, text) if field != "use_case" else text
 
 
 def approach_label(approach: str | None) -> str:

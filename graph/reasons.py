@@ -116,8 +116,8 @@ def _narrow_and_stable(p: Profile, status: GateStatus) -> GateResult:
     if status == PASS:
         assert p.task_type is not None
         reason = (
-            f"{capital(article(TASK[p.task_type]))} task whose definition of correct holds for "
-            "the next 3–6 months is narrow and stable."
+            f"{capital(article(TASK[p.task_type]))} task that holds for the next 3–6 months is "
+            "narrow and stable."
         )
         return _gate(PASS, reason, card)
     if p.task_stable is None:
@@ -232,7 +232,7 @@ def _retraining_owner(p: Profile, status: GateStatus) -> GateResult:
 
 def _data_cleared(p: Profile, status: GateStatus) -> GateResult:
     if status == PASS:
-        reason = "The data is cleared for training: sensitive fields redacted, provenance known."
+        reason = "Cleared for training: sensitive fields redacted, provenance known."
         return _gate(PASS, reason, "data-preparation")
     if status == FAIL:
         cards = (

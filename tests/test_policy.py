@@ -145,7 +145,12 @@ ALONE: list[tuple[Gate, dict[str, Any], str, str]] = [
         "nothing for a fine-tune to win",
     ),
     (Gate.retraining_owner, {"retraining_owner": ""}, "Nobody owns", "Name the owner"),
-    (Gate.data_cleared, {"data_cleared": False}, "not cleared", "Get sign-off to train on the data"),
+    (
+        Gate.data_cleared,
+        {"data_cleared": False},
+        "not cleared",
+        "Get sign-off to train on the data",
+    ),
 ]
 
 
@@ -173,7 +178,10 @@ def test_an_untried_required_rung_fails_the_gate_and_is_the_next_rung(prices: Pr
     tried = [r for r in BELOW_FINE_TUNING if r != "decomposition"]
     result = assess(team(techniques_tried=tried), prices)
     assert result.gates[Gate.prompting_exhausted].value == "fail"
-    assert "Splitting the task into steps is still untried" in result.gate_reasons[Gate.prompting_exhausted].reason
+    assert (
+        "Splitting the task into steps is still untried"
+        in result.gate_reasons[Gate.prompting_exhausted].reason
+    )
     assert result.next_rung == Rung.decomposition
     assert answer(result, QuestionId.ladder_tried) == (
         Status.no,
@@ -390,10 +398,20 @@ def test_each_unknown_gate_field_becomes_an_open_question(prices: Prices) -> Non
     ("change", "words"),
     [
         ({"monthly_volume": 7_500}, "7,500 calls a month is borderline"),
-        ({"regulated": True, "data_cleared": None}, "The work is regulated and its data is not known"),
-        ({"error_cost": "critical", "human_review": False}, "A wrong answer does serious harm and nobody reviews"),
-        ({"error_cost": "high", "human_review": False}, "A wrong answer is costly and nobody reviews"),
-        ({"retraining_owner": ""}, "Nobody owns retraining"),
+        (
+            {"regulated": True, "data_cleared": None},
+            "The work is regulated and its data is not known",
+        ),
+        (
+            {"error_cost": "critical", "human_review": False},
+            "A wrong answer does serious harm and nobody reviews",
+        ),
+        (
+            {"error_cost": "high", "human_review": False},
+            "A wrong answer is costly and nobody reviews",
+        ),
+        # A device team fine-tunes without an owner (the exception relaxes the gate).
+        ({"retraining_owner": "", "deployment": "edge"}, "Nobody owns retraining"),
         ({"labels_clean": False}, "copies the noise"),
         ({"eval_set_size": 40}, "A 40-item eval is small"),
         ({}, "clear the 200 floor but not the 1,000+"),  # fine-tuning on 500 examples
@@ -404,6 +422,13 @@ def test_risks_name_the_teams_own_situation(
 ) -> None:
     result = assess(team(**change), prices)
     assert any(words in risk for risk in result.risks), result.risks
+
+
+def test_risks_about_a_fine_tune_are_not_raised_when_there_is_none(prices: Prices) -> None:
+    # No owner and borderline volume matter only to a fine-tune that is going ahead.
+    result = assess(team(retraining_owner="", monthly_volume=7_500), prices)
+    assert not result.fine_tuning_justified
+    assert not any("Nobody owns retraining" in r or "borderline" in r for r in result.risks)
 
 
 def test_no_risk_is_raised_for_a_reviewed_low_stakes_prompt(prices: Prices) -> None:
