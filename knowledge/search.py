@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -610,15 +611,32 @@ def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, str | N
 
 
 def _read_text(path: Path) -> str:
-    """The file's text; ValueError with a friendly reason when it cannot be indexed."""
+    """The file's text; ValueError with a friendly reason when it cannot be indexed.
+
+    The size is checked on the open file, then again while reading: special files (those
+    under /proc and /sys) call themselves regular and report a size of 0, yet hold data.
+    """
     if not path.exists():
         raise ValueError("no such file")
-    if not path.is_file():
+    if not path.is_file():  # before opening: opening a pipe would wait for a writer
         raise ValueError("not a regular file")
-    size = path.stat().st_size
-    if size > MAX_DOC_BYTES:
-        raise ValueError(f"too large ({size:,} bytes; the limit is {MAX_DOC_BYTES:,})")
-    data = path.read_bytes()[: MAX_DOC_BYTES + 1]
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):  # replaced by something else since the check
+            raise ValueError("not a regular file")
+        if info.st_size > MAX_DOC_BYTES:
+            raise ValueError(f"too large ({info.st_size:,} bytes; the limit is {MAX_DOC_BYTES:,})")
+        data = handle.read(MAX_DOC_BYTES + 1)
+    if info.st_size == 0 and data:
+        raise ValueError(
+            "not a regular file: it reports a size of 0 yet holds data, like the special "
+            "files under /proc and /sys"
+        )
+    if len(data) > MAX_DOC_BYTES:
+        raise ValueError(f"too large (it grew past the limit of {MAX_DOC_BYTES:,} bytes)")
+    if len(data) != info.st_size:
+        raise ValueError("changed while it was being read; add it again")
     if b"\0" in data:
         raise ValueError("looks binary (contains NUL bytes); add markdown or plain text")
     try:
