@@ -83,6 +83,7 @@ ANSWERED_BY: dict[str, str] = {
 PROSE_WORDS = 50  # each of the model's paragraphs, so the body stays short
 QUOTE_CHARS = 600  # an opening up to this long is quoted under Context; longer ones, appendix
 TITLE_CHARS = 100
+USE_CASE_MAX = 500  # Profile.use_case's limit: the appendix's JSON must stay a valid profile
 TABLE_QUOTE_CHARS = 200  # the opening, shortened in the answers table
 # Replies that steer the interview rather than answer it: no row in the answers table.
 COMMAND_WORDS = frozenset({"back", "skip", "memo", "cancel", "help", "undo"})
@@ -445,7 +446,10 @@ def render_memo(
     out += ["## Profile", ""]
     if opening:
         out += [f"**Use case, in the team's words:** {inert(said)}", ""]
-    profile_json = json.dumps(p.model_dump(mode="json", exclude_none=True), indent=2)
+    shown = p.model_dump(mode="json", exclude_none=True)
+    if opening and len(said) <= USE_CASE_MAX:  # the use case in full, never the cut title
+        shown["use_case"] = said
+    profile_json = json.dumps(shown, indent=2, ensure_ascii=False)
     out += [
         "<details><summary>Profile (reproduce with <code>advisor assess</code>)</summary>",
         "",

@@ -400,6 +400,8 @@ def test_a_long_opening_is_kept_whole_in_the_profile_and_never_cut() -> None:
     rendered = view(markdown)
     assert rendered.headings()[0] == f"Decision: Retrieval (RAG) for “{title}”"
     assert f"Use case, in the team's words: {said}" in view(section(markdown, "Profile")).text
+    profile_json = section(markdown, "Profile").split("```json")[1].split("```")[0]
+    assert Profile.model_validate_json(profile_json).use_case == title  # over 500: the title
     assert said not in view(body(markdown)).text  # too long to quote in the body ...
     assert "full description is under Profile" in view(body(markdown)).text  # ... so it points
     row = view(section(markdown, "Answers as recorded")).cells()[1]
@@ -413,6 +415,8 @@ def test_a_short_opening_is_quoted_under_context() -> None:
     markdown, _ = memo(dict(TEAMS["rag"], use_case=title), records)
     quote = view(section(markdown, "Context and problem")).tags("blockquote")
     assert [q.text for q in quote] == [said]
+    profile_json = section(markdown, "Profile").split("```json")[1].split("```")[0]
+    assert Profile.model_validate_json(profile_json).use_case == said  # in full, re-assessable
 
 
 def test_the_title_is_the_teams_words_even_when_a_model_summarised_them() -> None:
