@@ -45,6 +45,8 @@ IDF_FLOOR = 0.6
 # A number in a question ("80 examples", "300 a day") is rarely what it is about, yet a rare
 # token: at full weight it pulls in whichever card happens to quote the same figure.
 NUMBER_WEIGHT = 0.3
+# Other things equal, the team's own document says more about its case than the guidance.
+TEAM_BOOST = 1.1
 
 MAX_QUERY_CHARS = 2_000  # a question longer than this is noise past this point
 MAX_TERMS = 24  # distinct meaningful words taken from one question
@@ -532,6 +534,9 @@ def search(db: sqlite_utils.Database, query: str, k: int = 5) -> list[Hit]:
             scores[rowid] = scores.get(rowid, 0.0) + weight * score
     for rowid, score in _near_scores(db, terms.sequence).items():
         scores[rowid] = scores.get(rowid, 0.0) + NEAR_WEIGHT * score
+    for (rowid,) in db.execute(f"SELECT rowid FROM [{PASSAGES}] WHERE kind = 'team'"):
+        if rowid in scores:
+            scores[rowid] *= TEAM_BOOST
     best = sorted(scores, key=lambda rowid: (-scores[rowid], rowid))[: min(k, MAX_K)]
     if not best:
         return []
@@ -631,7 +636,7 @@ def _team_rows(path: str, name: str, text: str) -> list[dict[str, str]]:
             "title": title,
             # The file name is searchable too: "our security policy" finds security-policy.md.
             "tags": re.sub(r"[-_.]+", " ", stem),
-            "questions": "",
+            "questions": title,  # a section heading names what it answers
             "body": body,
             "sources": json.dumps([name]),
         }

@@ -9,8 +9,8 @@ import pytest
 from graph.assessment import Approach, Assessment, Exception_, Gate, QuestionId, Status
 from graph.cost import Prices, load_prices
 from graph.policy import assess, knowledge_needed
-from graph.reasons import APPROACH_CARDS, RUNG_CARD
 from graph.profile import Profile, Rung
+from graph.reasons import APPROACH_CARDS, RUNG_CARD
 from knowledge.cards import card_ids
 
 

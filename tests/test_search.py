@@ -420,6 +420,19 @@ def test_an_added_team_document_is_searchable_beside_the_cards(
     assert "team:ai-policy.md#2" in on_prem and "privacy-on-prem" in on_prem
 
 
+def test_a_teams_own_section_outranks_a_card_that_matches_as_well(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    title, _, body = CARDS["privacy-on-prem"]  # the same words as a card, in a team file
+    path = tmp_path / "privacy-deployment.md"
+    path.write_text(f"# {title}\n\n{body}\n", encoding="utf-8")
+    assert add_documents(db, [path])[0].ok
+    assert ids(search(db, "where must our sensitive data stay?", k=2)) == [
+        "team:privacy-deployment.md#1",
+        "privacy-on-prem",
+    ]
+
+
 def test_re_adding_a_file_replaces_its_passages(db: sqlite_utils.Database, tmp_path: Path) -> None:
     path = tmp_path / "ai-policy.md"
     path.write_text(POLICY, encoding="utf-8")
