@@ -121,7 +121,10 @@ def team_words(profile: Profile, provenance: Sequence[Provenance]) -> str:
     record = next((r for r in reversed(provenance) if r.field == "use_case"), None)
     if record is None or not record.said.strip() or _command(record.said):
         return profile.use_case
-    return one_line(record.said)
+    said, value = one_line(record.said), one_line(str(record.value or "")).removesuffix("…")
+    if value and _norm(value) in _norm(said) and not _norm(said).startswith(_norm(value)):
+        return value  # "change use case to …": what they typed after the command
+    return said
 
 
 def team_title(profile: Profile, provenance: Sequence[Provenance]) -> str:
@@ -201,7 +204,7 @@ def _header(
     thread_link: str | None,
     memo_ref: str | None,
 ) -> list[str]:
-    heading = f"Decision: {inert(title)}" if title else memo_title(p, a, provenance)
+    heading = inert(title) if title else memo_title(p, a, provenance)
     people = ", ".join(inert(d) for d in deciders if one_line(d)) or "not recorded"
     out = [f"# {heading}", "", f"- **Status:** {inert(status)}", f"- **Date:** {inert(date)}"]
     out.append(f"- **Deciders:** {people}")

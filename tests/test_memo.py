@@ -430,6 +430,25 @@ def test_the_title_is_the_teams_words_even_when_a_model_summarised_them() -> Non
     )
 
 
+def test_a_use_case_changed_later_is_titled_by_the_new_words_not_the_command() -> None:
+    records = [
+        Provenance(
+            field="use_case", value="Route tickets", by="dana", at="1", said="Route tickets"
+        ),
+        Provenance(
+            field="use_case",
+            value="Route support tickets to 12 queues",
+            by="lee",
+            at="2",
+            said="change use case to Route support tickets to 12 queues",
+        ),
+    ]
+    fields = dict(TEAMS["fine_tuning"], use_case="Route support tickets to 12 queues")
+    markdown, _ = memo(fields, records)
+    assert view(markdown).headings()[0].endswith("“Route support tickets to 12 queues”")
+    assert "change use case" not in view(section(markdown, "Context and problem")).text
+
+
 def test_model_prose_is_labelled_brief_and_keeps_the_body_short() -> None:
     long = "This team has climbed every rung and the numbers show a ceiling. " * 20
     markdown, _ = memo(TEAMS["hybrid"], prose={"context": long, "rationale": long})
