@@ -29,6 +29,7 @@ from graph.labels import (
     RUNG,
     capital,
     join,
+    months,
     value_text,
 )
 from graph.memo_parts import (
@@ -424,12 +425,12 @@ def render_memo(
     out += ["## Decision outcome", "", chosen]
     out.append("")
     if a.cost is not None and a.approach in (Approach.fine_tuning, Approach.hybrid):
-        months = a.cost.break_even_months
-        if months is None or months > 12:
-            payback = "never pays back" if months is None else f"takes {months:.0f} months to pay"
+        payback = a.cost.break_even_months
+        if payback is None or payback > 12:
+            takes = "never pays back" if payback is None else f"takes {months(payback)} to pay back"
             out += [
-                f"Mind the cost: at today's volume the fine-tune {payback} back; the case rests "
-                f"on quality, latency or control more than on savings {cite('break-even')}.",
+                f"Mind the cost: at today's volume the fine-tune {takes}; the case rests on "
+                f"quality, latency or control more than on savings {cite('break-even')}.",
                 "",
             ]
     if prose.get("rationale"):
