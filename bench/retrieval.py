@@ -2,8 +2,10 @@
 
 Loads every bench/questions/*.toml ([[question]] with `text` and `cards` = the ids that
 answer it), builds the index from the built-in cards in a temporary database, and prints
-recall@1, recall@3, MRR (a hit is any expected card) and p50/p99 in-process query latency.
-Writes bench/results/retrieval.json. Exits 1 when a target is missed.
+recall@1, recall@3, MRR (a hit is any expected card) and p50/p99 in-process query latency
+for each file (part) and overall. part_a/part_b were written alongside the cards;
+reviewer.toml by someone who had read only the card titles. Writes
+bench/results/retrieval.json. Exits 1 when a target is missed.
 
     .venv/bin/python bench/retrieval.py [--repeat N] [--questions DIR]
 """
@@ -82,28 +84,37 @@ def main() -> int:
                 latencies.append((time.perf_counter() - start) * 1000)
         db.close()
 
-    n = len(questions)
+    parts: dict[str, list[int]] = {}
+    for n, question in enumerate(questions):
+        parts.setdefault(question["file"], []).append(n)
+    rows = {name: _scores(ranks, latencies, index, args.repeat) for name, index in parts.items()}
+    rows["overall"] = _scores(ranks, latencies, list(range(len(questions))), args.repeat)
     results: dict[str, Any] = {
-        "questions": n,
+        "questions": len(questions),
         "cards": len(known),
         "passages": passages,
-        "recall_at_1": sum(1 for r in ranks if r == 1) / n,
-        "recall_at_3": sum(1 for r in ranks if r is not None and r <= 3) / n,
-        "mrr": sum(1 / r for r in ranks if r is not None) / n,
-        "p50_ms": statistics.median(latencies),
-        "p99_ms": percentile(latencies, 0.99),
+        **{k: v for k, v in rows["overall"].items() if k != "questions"},
+        "parts": rows,
         "timed_queries": len(latencies),
         "misses": misses,
     }
 
-    print(f"retrieval: {n} questions, {len(known)} cards, {len(latencies)} timed queries\n")
-    print(f"| {'metric':<10} | {'value':>8} | {'target':>8} |")
-    print(f"|{'-' * 12}|{'-' * 10}|{'-' * 10}|")
-    print(f"| {'recall@1':<10} | {results['recall_at_1']:>8.3f} | {'':>8} |")
-    print(f"| {'recall@3':<10} | {results['recall_at_3']:>8.3f} | {'>= 0.95':>8} |")
-    print(f"| {'MRR':<10} | {results['mrr']:>8.3f} | {'':>8} |")
-    print(f"| {'p50 ms':<10} | {results['p50_ms']:>8.3f} | {'< 5':>8} |")
-    print(f"| {'p99 ms':<10} | {results['p99_ms']:>8.3f} | {'':>8} |")
+    print(
+        f"retrieval: {len(questions)} questions, {len(known)} cards, {len(latencies)} timed queries"
+    )
+    print("(latency is in-process search time; noisy while other work shares the machine)\n")
+    head = f"| {'part':<14} | {'n':>4} | {'recall@1':>8} | {'recall@3':>8} | {'MRR':>6} |"
+    head += f" {'p50 ms':>7} | {'p99 ms':>7} |"
+    print(head)
+    print("|" + "|".join("-" * (len(cell) + 0) for cell in head.split("|")[1:-1]) + "|")
+    for name, row in rows.items():
+        print(
+            f"| {name.removesuffix('.toml'):<14} | {row['questions']:>4} | "
+            f"{row['recall_at_1']:>8.3f} | {row['recall_at_3']:>8.3f} | {row['mrr']:>6.3f} | "
+            f"{row['p50_ms']:>7.3f} | {row['p99_ms']:>7.3f} |"
+        )
+    target = f"recall@3 >= {TARGET_RECALL_AT_3} in every part and overall"
+    print(f"\ntargets: {target}; p50 < {TARGET_P50_MS} ms")
     if misses:
         print(f"\nmissed the top 3 ({len(misses)}):")
         for miss in misses:
@@ -114,8 +125,25 @@ def main() -> int:
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {args.out}")
 
-    ok = results["recall_at_3"] >= TARGET_RECALL_AT_3 and results["p50_ms"] < TARGET_P50_MS
-    return 0 if ok else 1
+    recall_ok = all(row["recall_at_3"] >= TARGET_RECALL_AT_3 for row in rows.values())
+    return 0 if recall_ok and results["p50_ms"] < TARGET_P50_MS else 1
+
+
+def _scores(
+    ranks: list[int | None], latencies: list[float], index: list[int], repeat: int
+) -> dict[str, Any]:
+    """Recall@1, recall@3, MRR and latency over the questions at ``index``."""
+    mine = [ranks[i] for i in index]
+    times = [latencies[i * repeat + r] for i in index for r in range(repeat)]
+    n = len(mine)
+    return {
+        "questions": n,
+        "recall_at_1": sum(1 for r in mine if r == 1) / n,
+        "recall_at_3": sum(1 for r in mine if r is not None and r <= 3) / n,
+        "mrr": sum(1 / r for r in mine if r is not None) / n,
+        "p50_ms": statistics.median(times) if times else 0.0,
+        "p99_ms": percentile(times, 0.99) if times else 0.0,
+    }
 
 
 if __name__ == "__main__":

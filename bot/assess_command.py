@@ -10,17 +10,12 @@ from pydantic import ValidationError
 
 from graph.assessment import Assessment, GateStatus, Status
 from graph.cost import PricesError, load_prices, usd
-from graph.policy import RUNG_LABEL, assess
+from graph.labels import EXCEPTION, GATE_FACT, approach_label, join, rung_label
+from graph.policy import assess
 from graph.profile import Profile
 
 GATE_MARK = {GateStatus.pass_: "✅", GateStatus.fail: "❌", GateStatus.unknown: "❓"}
 ANSWER_MARK = {Status.yes: "✅", Status.no: "❌", Status.unknown: "❓"}
-APPROACH_LABEL = {
-    "prompt_engineering": "prompt engineering",
-    "rag": "RAG (retrieval)",
-    "fine_tuning": "fine-tuning",
-    "hybrid": "hybrid: fine-tune the stable core, RAG for the facts",
-}
 
 
 class InputError(click.ClickException):
@@ -74,14 +69,16 @@ def _problems(exc: ValidationError) -> str:
 
 def summary(profile: Profile, result: Assessment) -> str:
     """A readable summary of one assessment for the terminal."""
-    rung = RUNG_LABEL[result.next_rung] if result.next_rung else "none: stop climbing"
     justified = "yes" if result.fine_tuning_justified else "no"
     if result.exception:
-        justified += f" (exception: {result.exception.value})"
+        justified += f" (exception {result.exception.value}: {EXCEPTION[result.exception]})"
+    if result.unknowns_in_the_way:
+        facts = join([GATE_FACT[gate] for gate in result.unknowns_in_the_way])
+        justified += f", but it may be: confirm {facts}"
     lines = [
-        f"== {profile.use_case} ==",
-        f"Approach: {APPROACH_LABEL[result.approach.value]}",
-        f"Next rung: {rung}",
+        f"== {' '.join(profile.use_case.split())} ==",
+        f"Approach: {approach_label(result.approach)}",
+        f"Next rung: {rung_label(result.next_rung)}",
         f"Fine-tuning justified: {justified}",
         "",
         "Gates:",

@@ -114,3 +114,9 @@ class Assessment(BaseModel):
     open_questions: list[str]
     next_steps: list[str]
     citations: list[str]  # every card id cited anywhere above, first use first
+    # Only unknown gates keep fine-tuning from being justified: the fewest whose answers
+    # would settle it (empty when it is justified, or when a failed gate stands in the way).
+    unknowns_in_the_way: list[Gate] = Field(default_factory=list)
+    # The cards behind each risk and next step, in the same order as ``risks``/``next_steps``.
+    risk_citations: list[list[str]] = Field(default_factory=list)
+    step_citations: list[list[str]] = Field(default_factory=list)

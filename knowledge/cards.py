@@ -45,6 +45,8 @@ class Card(BaseModel):
     id: str = Field(pattern=_SLUG, max_length=80)
     title: str = Field(min_length=1, max_length=200)
     tags: list[str] = Field(default_factory=list)
+    # Questions the card answers, in the words a team would use; searched like the title.
+    questions: list[str] = Field(default_factory=list)
     sources: list[str] = Field(min_length=1)
     body: str = Field(min_length=1)
 
@@ -78,7 +80,9 @@ def parse_card(path: Path, known_titles: set[str] | None = None) -> Card:
     except yaml.YAMLError as exc:
         raise CardError(f"{path}: front matter is not valid YAML: {exc}") from exc
     if not isinstance(meta, dict):
-        raise CardError(f"{path}: front matter must be a mapping of id, title, tags, sources")
+        raise CardError(
+            f"{path}: front matter must be a mapping of id, title, tags, questions, sources"
+        )
     if "body" in meta:
         raise CardError(f"{path}: 'body' is not a front matter field; write it after the '---'")
     try:

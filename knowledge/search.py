@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,15 +33,20 @@ DOCUMENTS = "knowledge_documents"
 META = "knowledge_meta"
 
 # Bump when the table layout, tokenizer or splitting changes: forces a rebuild everywhere.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 TOKENIZER = "porter unicode61 remove_diacritics 2"
-# bm25() column weights, in FTS column order (title, tags, body).
-WEIGHTS = (3.0, 2.0, 1.0)
+# bm25() column weights, in FTS column order (title, tags, questions, body).
+WEIGHTS = (3.0, 2.0, 2.0, 1.0)
 SYNONYM_WEIGHT = 0.7  # a synonym counts for less than the word the user wrote
-HEADS_WEIGHT = 1.0  # titles and tags searched again on their own (see _term_scores)
+HEADS_WEIGHT = 1.0  # titles, tags and questions searched again on their own (_term_scores)
 NEAR_WEIGHT = 0.5  # bonus for two neighbouring question words found close together
 NEAR_DISTANCE = 6
 IDF_FLOOR = 0.6
+# A number in a question ("80 examples", "300 a day") is rarely what it is about, yet a rare
+# token: at full weight it pulls in whichever card happens to quote the same figure.
+NUMBER_WEIGHT = 0.3
+# Other things equal, the team's own document says more about its case than the guidance.
+TEAM_BOOST = 1.1
 
 MAX_QUERY_CHARS = 2_000  # a question longer than this is noise past this point
 MAX_TERMS = 24  # distinct meaningful words taken from one question
@@ -108,6 +114,15 @@ _STOP_WORDS = """
 """
 STOP_WORDS = frozenset(_STOP_WORDS.split())
 
+# Chat words that carry a question's grammar or mood, not its topic ("add it all up", "is
+# that sane?", "my boss thinks"): searched, but they count for little.
+_LIGHT_WORDS = """
+    add adds added adding think know say says said seem seems sane boss someone guys hey hi
+    thanks
+"""
+LIGHT_WORDS = frozenset(_LIGHT_WORDS.split())
+LIGHT_WEIGHT = 0.3
+
 # Words a team uses for the same idea. A question word in a group also searches for the
 # group's other forms (weighed less than the user's own words). Forms are recognised loosely
 # (case, hyphens, simple inflections); multi-word forms match as phrases in the question.
@@ -125,7 +140,19 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("tone", "voice", "brand voice", "style", "sound like us"),
     ("format", "json", "schema", "structured output"),
     ("eval", "evaluation", "evaluate", "benchmark", "test set"),
-    ("volume", "queries per month", "calls per month", "traffic", "requests per"),
+    (
+        "volume",
+        "queries per month",
+        "calls per month",
+        "traffic",
+        "requests per",
+        "a day",
+        "per day",
+        "daily",
+        "a month",
+        "per month",
+        "monthly",
+    ),
     ("break-even", "pay off", "payback", "roi", "worth it"),
     ("lora", "peft", "parameter-efficient", "adapters"),
     ("rlhf", "human feedback", "reward model"),
@@ -146,10 +173,29 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("choose", "decide", "decision", "pick", "which approach", "select"),
     ("prerequisites", "requirements", "conditions", "in place", "must hold", "criteria"),
     ("documents", "docs", "documentation", "wiki", "knowledge base"),
+    ("scalability", "scale", "scales", "scaling", "scalable"),
+    (
+        "memorise",
+        "memorize",
+        "memorises",
+        "memorizes",
+        "memorisation",
+        "memorization",
+        "overfit",
+        "overfits",
+        "overfitting",
+    ),
+    # British and American spellings the stemmer keeps apart.
+    ("summarise", "summarize", "summarising", "summarizing", "summarisation", "summarization"),
+    ("behaviour", "behavior"),
+    ("optimise", "optimize", "optimisation", "optimization"),
+    ("catalogue", "catalog"),
+    ("organisation", "organization"),
 )
 
 _WORD = re.compile(r"\d+(?:[.,]\d+)+|\w+(?:[-'’]\w+)*")
 _PARTS = re.compile(r"[-'’_]+")
+_NUMBER = re.compile(r"[\d.,]+")
 _SUFFIXES = ("ations", "ation", "ions", "ion", "ings", "ing", "ies", "ied", "es", "ed", "s")
 
 
@@ -274,6 +320,7 @@ def _create_schema(db: sqlite_utils.Database) -> None:
                 "doc": str,
                 "title": str,
                 "tags": str,
+                "questions": str,
                 "body": str,
                 "sources": str,
             },
@@ -281,7 +328,10 @@ def _create_schema(db: sqlite_utils.Database) -> None:
         )
         db.table(PASSAGES).create_index(["doc"])
     db.table(PASSAGES).enable_fts(
-        ["title", "tags", "body"], create_triggers=True, tokenize=TOKENIZER, replace=True
+        ["title", "tags", "questions", "body"],
+        create_triggers=True,
+        tokenize=TOKENIZER,
+        replace=True,
     )
     if not db.table(DOCUMENTS).exists():
         db.table(DOCUMENTS).create(
@@ -404,6 +454,7 @@ def _card_row(card: Card) -> dict[str, str]:
         "doc": card.id,
         "title": card.title,
         "tags": " ; ".join(card.tags),
+        "questions": " ; ".join(card.questions),
         "body": card.body,
         "sources": json.dumps(card.sources),
     }
@@ -425,10 +476,10 @@ def _term_scores(
     scores: dict[int, float] = {}
     idfs: list[float] = []
     quoted = _quote(term)
-    passes = ((quoted, 1.0), (f"{{title tags}} : {quoted}", HEADS_WEIGHT))
+    passes = ((quoted, 1.0), (f"{{title tags questions}} : {quoted}", HEADS_WEIGHT))
     for n, (match, weight) in enumerate(passes):
         rows = db.execute(
-            f"SELECT rowid, bm25([{FTS}], ?, ?, ?) FROM [{FTS}] WHERE [{FTS}] MATCH ?",
+            f"SELECT rowid, bm25([{FTS}], ?, ?, ?, ?) FROM [{FTS}] WHERE [{FTS}] MATCH ?",
             [*WEIGHTS, match],
         ).fetchall()
         odds = (total - len(rows) + 0.5) / (len(rows) + 0.5)
@@ -450,7 +501,7 @@ def _near_scores(db: sqlite_utils.Database, words: list[str]) -> dict[int, float
     return {
         rowid: -rank
         for rowid, rank in db.execute(
-            f"SELECT rowid, bm25([{FTS}], ?, ?, ?) FROM [{FTS}] WHERE [{FTS}] MATCH ?",
+            f"SELECT rowid, bm25([{FTS}], ?, ?, ?, ?) FROM [{FTS}] WHERE [{FTS}] MATCH ?",
             [*WEIGHTS, expression],
         )
     }
@@ -477,10 +528,15 @@ def search(db: sqlite_utils.Database, query: str, k: int = 5) -> list[Hit]:
             alike, _ = _term_scores(db, form, total, cap=idfs)
             for rowid, score in alike.items():
                 concept[rowid] = max(concept.get(rowid, 0.0), SYNONYM_WEIGHT * score)
+        weight = NUMBER_WEIGHT if _NUMBER.fullmatch(word) else 1.0
+        weight = LIGHT_WEIGHT if word in LIGHT_WORDS else weight
         for rowid, score in concept.items():
-            scores[rowid] = scores.get(rowid, 0.0) + score
+            scores[rowid] = scores.get(rowid, 0.0) + weight * score
     for rowid, score in _near_scores(db, terms.sequence).items():
         scores[rowid] = scores.get(rowid, 0.0) + NEAR_WEIGHT * score
+    for (rowid,) in db.execute(f"SELECT rowid FROM [{PASSAGES}] WHERE kind = 'team'"):
+        if rowid in scores:
+            scores[rowid] *= TEAM_BOOST
     best = sorted(scores, key=lambda rowid: (-scores[rowid], rowid))[: min(k, MAX_K)]
     if not best:
         return []
@@ -580,6 +636,7 @@ def _team_rows(path: str, name: str, text: str) -> list[dict[str, str]]:
             "title": title,
             # The file name is searchable too: "our security policy" finds security-policy.md.
             "tags": re.sub(r"[-_.]+", " ", stem),
+            "questions": title,  # a section heading names what it answers
             "body": body,
             "sources": json.dumps([name]),
         }
@@ -610,15 +667,32 @@ def _expand(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, str | N
 
 
 def _read_text(path: Path) -> str:
-    """The file's text; ValueError with a friendly reason when it cannot be indexed."""
+    """The file's text; ValueError with a friendly reason when it cannot be indexed.
+
+    The size is checked on the open file, then again while reading: special files (those
+    under /proc and /sys) call themselves regular and report a size of 0, yet hold data.
+    """
     if not path.exists():
         raise ValueError("no such file")
-    if not path.is_file():
+    if not path.is_file():  # before opening: opening a pipe would wait for a writer
         raise ValueError("not a regular file")
-    size = path.stat().st_size
-    if size > MAX_DOC_BYTES:
-        raise ValueError(f"too large ({size:,} bytes; the limit is {MAX_DOC_BYTES:,})")
-    data = path.read_bytes()[: MAX_DOC_BYTES + 1]
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):  # replaced by something else since the check
+            raise ValueError("not a regular file")
+        if info.st_size > MAX_DOC_BYTES:
+            raise ValueError(f"too large ({info.st_size:,} bytes; the limit is {MAX_DOC_BYTES:,})")
+        data = handle.read(MAX_DOC_BYTES + 1)
+    if info.st_size == 0 and data:
+        raise ValueError(
+            "not a regular file: it reports a size of 0 yet holds data, like the special "
+            "files under /proc and /sys"
+        )
+    if len(data) > MAX_DOC_BYTES:
+        raise ValueError(f"too large (it grew past the limit of {MAX_DOC_BYTES:,} bytes)")
+    if len(data) != info.st_size:
+        raise ValueError("changed while it was being read; add it again")
     if b"\0" in data:
         raise ValueError("looks binary (contains NUL bytes); add markdown or plain text")
     try:

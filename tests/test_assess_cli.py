@@ -93,13 +93,45 @@ def test_the_summary_shows_approach_gates_questions_and_steps(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     out = result.output
     assert "== Route support emails into one of 12 categories ==" in out
-    assert "Approach: fine-tuning" in out
-    assert "Approach: RAG (retrieval)" in out
+    assert "Approach: Fine-tuning" in out
+    assert "Approach: Retrieval (RAG)" in out
+    assert "Next rung: retrieval (RAG)" in out
     assert "✅ narrow_and_stable" in out
     assert "✅ 1. Which eval shows prompting cannot reach the target" in out
     assert "Your 400-item eval puts prompting at 82% against a 95% target." in out
     assert "❓ 5." in out  # the QA bot has no tokens or volume
     assert "Next steps:" in out and "  1. " in out
+
+
+def test_a_team_held_back_only_by_unknowns_is_told_what_to_confirm(tmp_path: Path) -> None:
+    # Issue 11's document classifier, before it said "too expensive": nothing fails, so
+    # fine-tuning is open, and RAG (nothing lacking) is no rung for it.
+    doc = {
+        **CLASSIFIER,
+        "use_case": "Classify incoming documents",
+        "cost_pressure": None,
+        "retraining_owner": None,
+        "techniques_tried": CLASSIFIER["techniques_tried"][:5],
+    }
+    result = run(str(write(tmp_path, doc)))
+    assert result.exit_code == 0, result.output
+    assert "Approach: Prompt engineering" in result.output
+    assert "Next rung: a bigger model" in result.output
+    assert (
+        "Fine-tuning justified: no, but it may be: confirm cost or latency pressure and the "
+        "retraining owner"
+    ) in result.output
+    printed = json.loads(run(str(write(tmp_path, doc)), "--json").output)
+    assert printed["next_rung"] == "bigger_model"
+    assert printed["unknowns_in_the_way"] == ["latency_or_cost_pressure", "retraining_owner"]
+    felt = json.loads(
+        run(
+            "-",
+            "--json",
+            stdin=json.dumps({**doc, "problems": ["too_expensive"], "retraining_owner": "Priya"}),
+        ).output
+    )
+    assert felt["approach"] == "fine_tuning" and felt["unknowns_in_the_way"] == []
 
 
 def test_a_prices_file_changes_the_cost(tmp_path: Path) -> None:

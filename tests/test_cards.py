@@ -35,6 +35,14 @@ def test_every_built_in_card_has_valid_front_matter_and_a_unique_id() -> None:
         assert c.title and c.body and c.tags, c.id
 
 
+def test_every_card_says_which_questions_it_answers_in_a_teams_words() -> None:
+    for c in load_cards():
+        assert len(c.questions) >= 3, c.id
+        assert len(set(c.questions)) == len(c.questions), c.id
+        for question in c.questions:
+            assert 2 <= len(question.split()) <= 25, (c.id, question)
+
+
 def test_every_card_is_a_focused_retrieval_unit() -> None:
     # The catalog asks for roughly 60-250 words; far outside that, retrieval suffers.
     sizes = {c.id: len(c.body.split()) for c in load_cards()}

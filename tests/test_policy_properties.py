@@ -131,3 +131,34 @@ def test_justification_matches_the_gates_and_the_exception(profile: Profile) -> 
     assert (result.next_rung == Rung.fine_tuning) == fine_tuning
     if result.approach.value in ("rag", "hybrid"):
         assert result.knowledge_needed
+
+
+@RUNS
+@given(profiles())
+def test_rag_is_never_the_next_rung_for_a_team_that_lacks_no_knowledge(profile: Profile) -> None:
+    result = assess(profile, PRICES)
+    if not result.knowledge_needed:
+        assert result.next_rung != Rung.rag
+
+
+@RUNS
+@given(profiles(), st.sampled_from([Problem.too_slow, Problem.too_expensive]))
+def test_reporting_slow_or_expensive_passes_the_pressure_gate(
+    profile: Profile, problem: Problem
+) -> None:
+    felt = profile.model_copy(update={"problems": [*(profile.problems or []), problem]})
+    assert assess(felt, PRICES).gates[Gate.latency_or_cost_pressure].value == "pass"
+
+
+@RUNS
+@given(profiles())
+def test_only_unknowns_in_the_way_are_named_and_always_when_no_gate_fails(
+    profile: Profile,
+) -> None:
+    result = assess(profile, PRICES)
+    named = result.unknowns_in_the_way
+    assert all(result.gates[g].value == "unknown" for g in named)
+    if result.fine_tuning_justified:
+        assert named == []
+    elif all(status.value != "fail" for status in result.gates.values()):
+        assert named  # DESIGN section 4: only unknowns stand in the way, so say which

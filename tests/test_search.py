@@ -145,6 +145,39 @@ def test_title_and_tags_weigh_more_than_body(
     assert ids(search(database, "drift", k=3)) == ["in-title", "in-tags", "in-body"]
 
 
+def test_a_card_is_found_by_a_question_it_says_it_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = write_cards(tmp_path / "asked")
+    note = directory / "rung-few-shot.md"
+    text = note.read_text(encoding="utf-8")
+    note.write_text(
+        text.replace("sources:", 'questions: ["can the bot copy a couple of samples?"]\nsources:'),
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(search_module, "CARDS_DIR", directory)
+    database = open_db()
+    ensure_index(database)
+    # "copy" and "samples" appear nowhere in the card but its question.
+    assert ids(search(database, "should it copy our samples", k=1)) == ["rung-few-shot"]
+
+
+def test_a_figure_in_a_question_does_not_outweigh_its_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = write_cards(
+        tmp_path / "numbers",
+        {
+            "too-few": ("Too few examples memorise", ["examples"], "Tiny training sets overfit."),
+            "quoted": ("Accuracy reports", ["accuracy"], "One team reported 80 of them right."),
+        },
+    )
+    monkeypatch.setattr(search_module, "CARDS_DIR", directory)
+    database = open_db()
+    ensure_index(database)
+    assert ids(search(database, "we trained on 80 examples", k=1)) == ["too-few"]
+
+
 def test_hits_carry_title_text_sources_and_a_falling_score(db: sqlite_utils.Database) -> None:
     hits = search(db, "fine-tuning examples cost", k=5)
     assert len(hits) >= 2
@@ -198,6 +231,9 @@ def guidance(tmp_path_factory: pytest.TempPathFactory) -> sqlite_utils.Database:
             {"rung-few-shot", "few-shot-example-counts"},
         ),
         ("the model must run on a phone offline", {"exception-edge-device"}),
+        # Issue 11: both missed the top 8 before cards listed the questions they answer.
+        ("how do I stop the bot from making up prices", {"lookalike-hallucination"}),
+        ("our eval is only 60 questions, is that enough", {"eval-set"}),
     ],
 )
 def test_real_questions_find_an_answering_card_in_the_top_three(
@@ -382,6 +418,19 @@ def test_an_added_team_document_is_searchable_beside_the_cards(
     assert "wombat" in hit.text
     on_prem = ids(search(db, "customer records in our own infrastructure", k=3))
     assert "team:ai-policy.md#2" in on_prem and "privacy-on-prem" in on_prem
+
+
+def test_a_teams_own_section_outranks_a_card_that_matches_as_well(
+    db: sqlite_utils.Database, tmp_path: Path
+) -> None:
+    title, _, body = CARDS["privacy-on-prem"]  # the same words as a card, in a team file
+    path = tmp_path / "privacy-deployment.md"
+    path.write_text(f"# {title}\n\n{body}\n", encoding="utf-8")
+    assert add_documents(db, [path])[0].ok
+    assert ids(search(db, "where must our sensitive data stay?", k=2)) == [
+        "team:privacy-deployment.md#1",
+        "privacy-on-prem",
+    ]
 
 
 def test_re_adding_a_file_replaces_its_passages(db: sqlite_utils.Database, tmp_path: Path) -> None:

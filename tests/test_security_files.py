@@ -106,6 +106,28 @@ def test_devices_and_pipes_are_refused_not_read(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.skipif(not Path("/proc/version").is_file(), reason="needs Linux /proc")
+def test_special_files_that_claim_a_size_of_0_are_refused_not_read_whole(tmp_path: Path) -> None:
+    """/proc files say they are regular and 0 bytes long; /proc/kallsyms holds megabytes."""
+    special = [
+        p for p in ("/proc/kallsyms", "/proc/version", "/proc/self/status") if Path(p).exists()
+    ]
+    code, out, err = knowledge("add", *special)
+    assert code == 1 and out == ""
+    for path in special:
+        assert f"skipped {path}: not a regular file: it reports a size of 0 yet holds data" in err
+    assert "Traceback" not in err
+    code, out, _ = knowledge("list")
+    assert "Team documents: none" in out
+
+
+def test_an_empty_regular_file_is_still_just_empty(tmp_path: Path) -> None:
+    path = tmp_path / "empty.md"
+    path.write_bytes(b"")
+    code, _, err = knowledge("add", str(path))
+    assert code == 1 and f"skipped {path}: is empty" in err
+
+
 # --- nothing outside what was named ----------------------------------------------------------
 
 
