@@ -52,16 +52,17 @@ from slack_sdk.web import SlackResponse
 
 from bot import blocks
 from bot.blocks import Message, Row
-from graph.store import (
+from bot.slack.tables import (
     Busy,
     InboxItem,
-    InterviewRecord,
-    MemoStatus,
     OutboxItem,
-    Store,
+    SlackTables,
+    is_busy,
     new_owner,
     retire_owner,
 )
+from graph.decisions import set_status
+from graph.store import InterviewRecord, MemoStatus, Store
 from graph.turns import Ended, MemoReady, Question, Reply
 
 log = logging.getLogger("advisor.slack")
@@ -577,14 +578,6 @@ def memo_key(memo_id: str) -> str:
     return f"memo:{memo_id}"
 
 
-def is_busy(error: BaseException) -> bool:
-    """SQLite could not get its lock within the busy timeout (or a thread stayed held)."""
-    if isinstance(error, Busy):
-        return True
-    text = str(error).lower()
-    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
-
-
 def _permanent(error: Exception) -> bool:
     """Would sending again fail the same way? Network trouble, 5xx and 429 would not."""
     if isinstance(error, SlackApiError):
@@ -623,6 +616,7 @@ class SlackAdvisor:
     ) -> None:
         self.engine = engine
         self.store = engine.store
+        self.tables = SlackTables(engine.store)
         self.client = client
         self.signing_secret = signing_secret  # serve.SlackEdge checks signatures before Bolt
         self.bot = identity or whoami(client)
@@ -678,7 +672,12 @@ class SlackAdvisor:
         """Pick up what an earlier run left undone (replies kept but not handled, questions
         and memos never queued, messages never sent), then keep sending in the background."""
         self._adopt()
-        for thread, record in self.store.threads(prefix=f"{self.bot.team_id}:"):
+        prefix = f"{self.bot.team_id}:"
+        records = {r.id: r for r in self.store.list_interviews(prefix=prefix)}
+        for thread in self.tables.threads(prefix=prefix):
+            record = records.get(thread.interview_id)
+            if record is None:
+                continue
             if record.status == "done" and record.memo_id:
                 settled = thread.shown_key == memo_key(record.memo_id)
             elif record.status == "cancelled":
@@ -882,7 +881,7 @@ class SlackAdvisor:
             if iid in self._starting:
                 return True
         # A thread row exists from the moment a start is kept, in whichever process.
-        return self.engine.exists(iid) or self.store.thread(iid) is not None
+        return self.engine.exists(iid) or self.tables.thread(iid) is not None
 
     def _where(self, body: dict[str, Any]) -> Where:
         """Where a click happened; a channel or timestamp of the wrong shape is left empty,
@@ -949,7 +948,7 @@ class SlackAdvisor:
             **data,
         }
         try:
-            item = self.store.receive(
+            item = self.tables.receive(
                 iid,
                 kind,
                 payload,
@@ -1045,7 +1044,7 @@ class SlackAdvisor:
                 self._busy_later(item, where)
                 return
             with contextlib.suppress(Exception):  # a poisoned item is not replayed forever
-                self.store.finish_inbox(item.id, error=_describe(err))
+                self.tables.finish_inbox(item.id, error=_describe(err))
             raise
         finally:
             if item.kind == "start":
@@ -1058,15 +1057,14 @@ class SlackAdvisor:
 
     def _step(self, item: InboxItem, where: Where) -> None:
         iid = item.interview_id
-        self.store.hold_thread(
+        self.tables.hold_thread(
             iid,
             self.owner,
             wait=self.delivery.hold_wait,
             thread=(where.channel, where.thread_ts or ""),
         )
-        released = False
         try:
-            fresh = self.store.inbox_item(item.id)
+            fresh = self.tables.inbox_item(item.id)
             if fresh is None or fresh.done_at is not None:
                 return
             pending = self.engine.pending(iid)  # read once per step: each read costs
@@ -1076,23 +1074,20 @@ class SlackAdvisor:
                 # queued: do not answer twice, just make sure the thread shows where it is.
                 plan = self._catch_up(iid, where)
             else:
-                self.store.start_inbox(item.id, key)
+                self.tables.start_inbox(item.id, key)
                 fault("before_answer")
                 plan = self._run(item, iid, where, pending)
                 fault("after_answer")
-            self.store.enqueue(
+            self.tables.enqueue(
                 iid,
                 plan.items,
                 shown_key=plan.shown,
                 forget_question=plan.forget_question,
                 finish_inbox=item.id,
-                release=self.owner,
             )
-            released = True
         finally:
-            if not released:
-                with contextlib.suppress(Exception):
-                    self.store.release_thread(iid, self.owner)
+            with contextlib.suppress(Exception):
+                self.tables.release_thread(iid, self.owner)
 
     def _run(self, item: InboxItem, iid: str, where: Where, pending: Question | None) -> Plan:
         data = item.payload
@@ -1182,7 +1177,7 @@ class SlackAdvisor:
             if where.message_ts:
                 message_ = blocks.answered_message(pending, answered, where.user)
                 done.append(self._update_item(where, where.message_ts, message_))
-            thread = self.store.thread(iid)
+            thread = self.tables.thread(iid)
             if thread is not None and thread.question and thread.question_ts:
                 shown = Question.model_validate(thread.question)
                 if shown.id == question_id:
@@ -1204,7 +1199,7 @@ class SlackAdvisor:
             self._ephemeral(where, blocks.notice(f"This memo is already {status}."))
             return
         by = self.names(where.user)
-        memo = self.store.set_memo_status(memo.id, status, by)
+        memo = set_status(self.store, memo.id, status, by)
         items = []
         if where.message_ts:
             summary = blocks.memo_summary(
@@ -1267,7 +1262,7 @@ class SlackAdvisor:
             return [], False
         if after is not None and after.id == before.id:
             return [], False
-        thread = self.store.thread(iid)
+        thread = self.tables.thread(iid)
         if thread is None or not thread.question or not thread.question_ts:
             return [], False
         question = Question.model_validate(thread.question)
@@ -1297,7 +1292,7 @@ class SlackAdvisor:
         """Messages a thread is missing because a process died between an engine step and
         queueing what it said: the pending question, or the memo, or the cancellation."""
         key = self._state_key(iid)
-        thread = self.store.thread(iid)
+        thread = self.tables.thread(iid)
         if key is None or (thread is not None and thread.shown_key == key):
             return Plan()
         pending = self.engine.pending(iid)
@@ -1314,24 +1309,24 @@ class SlackAdvisor:
 
     def _reconcile(self, iid: str, where: Where) -> None:
         """At start-up: queue what this thread should show but was never queued."""
-        thread = self.store.thread(iid)
+        thread = self.tables.thread(iid)
         if thread is not None and thread.shown_key == self._state_key(iid):
             self._deliver_quietly(iid)
             return
         try:
-            self.store.hold_thread(iid, self.owner, wait=0.0)
+            self.tables.hold_thread(iid, self.owner, wait=0.0)
         except Busy:
             return  # another process is working on it and will queue what it shows
         try:
             plan = self._catch_up(iid, where)
-            self.store.enqueue(iid, plan.items, shown_key=plan.shown, release=self.owner)
+            self.tables.enqueue(iid, plan.items, shown_key=plan.shown)
         finally:
-            self.store.release_thread(iid, self.owner)
+            self.tables.release_thread(iid, self.owner)
         self._deliver_quietly(iid)
 
     def _adopt(self) -> None:
         """Queue inbox items a dead process (or this one, before a restart) left unhandled."""
-        for item in self.store.adopt_inbox(self.owner):
+        for item in self.tables.adopt_inbox(self.owner):
             if item.kind == "start":
                 with self._lock:
                     self._starting.add(item.interview_id)
@@ -1373,7 +1368,7 @@ class SlackAdvisor:
     # -- the outbox: send in order, retry until Slack takes it ---------------------------
 
     def _send_now(self, iid: str, items: list[tuple[str, dict[str, Any]]]) -> None:
-        self.store.enqueue(iid, items)
+        self.tables.enqueue(iid, items)
         self._deliver_quietly(iid)
 
     def _deliver_quietly(self, iid: str) -> None:
@@ -1389,7 +1384,7 @@ class SlackAdvisor:
         """Send this thread's queued messages in order until none is left, one has to wait
         for a retry, or another process is sending them."""
         while True:
-            item = self.store.claim_next(iid, self.owner)
+            item = self.tables.claim_next(iid, self.owner)
             if item is None:
                 return
             try:
@@ -1426,7 +1421,7 @@ class SlackAdvisor:
             then: list[tuple[str, dict[str, Any]]] = []
             question = None
             if payload.get("question"):
-                thread = self.store.thread(item.interview_id)
+                thread = self.tables.thread(item.interview_id)
                 if thread and thread.question and thread.question_ts and thread.question_ts != ts:
                     earlier = Question.model_validate(thread.question)
                     if earlier.options:  # only the newest copy of a question keeps buttons
@@ -1442,7 +1437,7 @@ class SlackAdvisor:
         elif item.kind == "memo_text":
             self._send_memo_text(item, where)
         else:
-            self.store.give_up(item.id, self.owner, f"unknown kind {item.kind}")
+            self.tables.give_up(item.id, self.owner, f"unknown kind {item.kind}")
 
     def _delivered(
         self,
@@ -1452,7 +1447,7 @@ class SlackAdvisor:
         question: tuple[str, dict[str, Any], str] | None = None,
         sent_ts: str | None = None,
     ) -> None:
-        sent = self.store.delivered(
+        sent = self.tables.delivered(
             item.id, self.owner, then=then or [], question=question, sent_ts=sent_ts
         )
         if not sent:
@@ -1470,7 +1465,7 @@ class SlackAdvisor:
         payload = item.payload
         memo = self.store.get_memo(str(payload["memo_id"]))
         if memo is None:
-            self.store.give_up(item.id, self.owner, "memo not found")
+            self.tables.give_up(item.id, self.owner, "memo not found")
             return
         title = blocks.file_title(memo.use_case)
         comment = payload.get("comment")
@@ -1495,7 +1490,7 @@ class SlackAdvisor:
                 raise
             log.error("advisor: memo upload failed for thread %s: %s", item.interview_id, exc)
             text = {"channel": where.channel, "thread_ts": where.thread_ts, "memo_id": memo.id}
-            self.store.rewrite(item.id, self.owner, "memo_text", {**text, "sent": 0})
+            self.tables.rewrite(item.id, self.owner, "memo_text", {**text, "sent": 0})
             return
         self._delivered(item)
 
@@ -1503,7 +1498,7 @@ class SlackAdvisor:
         payload = dict(item.payload)
         memo = self.store.get_memo(str(payload["memo_id"]))
         if memo is None:
-            self.store.give_up(item.id, self.owner, "memo not found")
+            self.tables.give_up(item.id, self.owner, "memo not found")
             return
         messages = [
             blocks.notice(
@@ -1515,11 +1510,11 @@ class SlackAdvisor:
         for n in range(int(payload.get("sent") or 0), len(messages)):
             self._post(where, messages[n])
             payload["sent"] = n + 1
-            self.store.progress(item.id, self.owner, payload)
+            self.tables.progress(item.id, self.owner, payload)
         self._delivered(item)
 
     def _still_shown(self, item: OutboxItem) -> bool:
-        thread = self.store.thread(item.interview_id)
+        thread = self.tables.thread(item.interview_id)
         return thread is None or thread.shown_key in (None, item.payload.get("key"))
 
     def _already_sent(
@@ -1530,7 +1525,7 @@ class SlackAdvisor:
         Messages go out in order, so it can only be after the last one marked sent."""
         if item.attempts <= 1 or not where.thread_ts:
             return None
-        after = self.store.last_sent_ts(item.interview_id, item.id) or where.thread_ts
+        after = self.tables.last_sent_ts(item.interview_id, item.id) or where.thread_ts
         try:
             found = self.client.conversations_replies(
                 channel=where.channel, ts=where.thread_ts, oldest=after, limit=200
@@ -1563,7 +1558,7 @@ class SlackAdvisor:
                 described,
                 exc_info=not isinstance(error, SlackApiError),
             )
-            self.store.give_up(item.id, self.owner, described)
+            self.tables.give_up(item.id, self.owner, described)
             return True
         delay = min(self.delivery.cap, self.delivery.base * 2 ** max(0, item.attempts - 1))
         delay *= 1 + random.random() * 0.2
@@ -1580,7 +1575,7 @@ class SlackAdvisor:
             described,
             delay,
         )
-        self.store.retry_later(item.id, self.owner, described, time.time() + delay)
+        self.tables.retry_later(item.id, self.owner, described, time.time() + delay)
         self._wake.set()
         return False
 
@@ -1598,9 +1593,9 @@ class SlackAdvisor:
                     self._adopt()
                     next_sweep = now + sweep_every
                 if now >= next_prune:
-                    self.store.prune_outbox(older_than=self.delivery.keep_sent)
+                    self.tables.prune(older_than=self.delivery.keep_sent)
                     next_prune = now + 600.0
-                ready, soonest = self.store.outbox_due(self.owner)
+                ready, soonest = self.tables.outbox_due(self.owner)
                 for iid in ready:
                     self._deliver_later(iid)
                 if soonest is not None:

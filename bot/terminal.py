@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 import click
 
+from graph.decisions import set_status
 from graph.interview import Interviews
 from graph.memo import APPROACH_NAMES, RUNG_NAMES
 from graph.store import MEMO_STATUSES, MemoRecord, Store
@@ -421,7 +422,7 @@ def memo_export(memo_id: str, output: Path | None) -> None:
 def _set_status(memo_id: str, status: str, name: str | None) -> None:
     store = Store()
     record = _get(store, memo_id)
-    updated = store.set_memo_status(record.id, status, _who(name))  # type: ignore[arg-type]
+    updated = set_status(store, record.id, status, _who(name))  # type: ignore[arg-type]
     click.echo(f"Memo {updated.id} is now {updated.status}.")
 
 

@@ -132,6 +132,6 @@ def test_a_lock_taken_mid_step_keeps_the_reply_and_answers_once_it_is_free(
         assert said.count(BUSY_KEPT) == 1  # told once that the reply waits
         assert question_count(fake, thread_ts) == 2  # and then it was answered
         assert [a.text for a in app.engine.store.answers(iid)].count("skip") == 1
-        assert not app.engine.store.inbox(waiting=True)
+        assert not app.advisor.tables.inbox(waiting=True)
     finally:
         app.stop()

@@ -9,6 +9,7 @@ import pytest
 
 from graph.assessment import Assessment, Gate
 from graph.cost import load_prices
+from graph.decisions import set_status
 from graph.memo import FIELD_LABELS, GATE_NAMES, memo_title, render_memo, restatus
 from graph.memo import card_citation as citation
 from graph.policy import OPEN_QUESTION, assess
@@ -229,15 +230,15 @@ def test_memo_status_change_is_reflected_in_the_stored_markdown() -> None:
         assessment=assessment.model_dump(mode="json"),
         use_case=TEAMS["hr_bot"]["use_case"],
     )
-    updated = store.set_memo_status(record.id, "rejected", "lee", at="2026-03-02T10:00:00+00:00")
+    updated = set_status(store, record.id, "rejected", "lee", at="2026-03-02T10:00:00+00:00")
     assert updated.status == "rejected" and updated.decided_by == "lee"
     stored = store.get_memo(record.id)
     assert stored is not None
     assert "- **Status:** rejected (by lee, 2026-03-02)" in stored.markdown
     with pytest.raises(ValueError):
-        store.set_memo_status(record.id, "maybe", "lee")  # type: ignore[arg-type]
+        set_status(store, record.id, "maybe", "lee")  # type: ignore[arg-type]
     with pytest.raises(KeyError):
-        store.set_memo_status("nope", "accepted", "lee")
+        set_status(store, "nope", "accepted", "lee")
 
 
 def test_a_fine_tune_that_pays_back_slowly_is_flagged_in_the_outcome() -> None:

@@ -583,7 +583,7 @@ def test_an_error_before_the_work_is_queued_still_apologises_and_logs(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(app.engine.store, "receive", broken)  # keeping the reply fails
+    monkeypatch.setattr(app.advisor.tables, "receive", broken)  # keeping the reply fails
     with caplog.at_level(logging.ERROR, logger="advisor.slack"):
         sent = app.send.reply("skip", thread_ts=thread_ts)
         app.idle()
