@@ -271,14 +271,16 @@ def profile_advisor(fake: BenchSlack, db: Path, n: int, steps: int) -> dict[str,
     by function (every app thread), and wall time queued vs working per job."""
     os.environ["ADVISOR_DB"] = str(db)
     logging.getLogger("waitress").setLevel(logging.ERROR)  # "Task queue depth" warnings
-    import bot.slack_app as slack_app
-    from bot.serve import Settings, build, http_server
+    from bot.slack.app import build
+    from bot.slack.config import Settings
+    from bot.slack.http_edge import http_server
+    from bot.slack.runner import Runner
 
     phases: dict[str, list[float]] = defaultdict(list)
     guard = threading.Lock()
-    original_submit = slack_app.SerialQueues.submit
+    original_submit = Runner.submit
 
-    def submit(self: Any, key: str, job: Callable[[], None]) -> None:
+    def submit(self: Any, key: str, job: Callable[[], None], **options: Any) -> None:
         queued = time.perf_counter()
 
         def timed() -> None:
@@ -288,11 +290,11 @@ def profile_advisor(fake: BenchSlack, db: Path, n: int, steps: int) -> dict[str,
                 phases["queued for a work thread"].append(began - queued)
                 phases["job: engine + Web API calls"].append(time.perf_counter() - began)
 
-        original_submit(self, key, timed)
+        original_submit(self, key, timed, **options)
 
     profiler = ThreadProfiles()
     profiler.start()
-    slack_app.SerialQueues.submit = submit  # type: ignore[method-assign]
+    Runner.submit = submit  # type: ignore[method-assign]
     settings = Settings(BOT_TOKEN, SIGNING_SECRET, None, fake.url, 0, "127.0.0.1")
     advisor = build(settings)
     server = http_server(advisor, "127.0.0.1", 0)
@@ -319,7 +321,7 @@ def profile_advisor(fake: BenchSlack, db: Path, n: int, steps: int) -> dict[str,
         calls = [c.method for c in fake.calls[calls_before:]]
     finally:
         profiler.stop()
-        slack_app.SerialQueues.submit = original_submit  # type: ignore[method-assign]
+        Runner.submit = original_submit  # type: ignore[method-assign]
         server.trigger.pull_trigger(server.close)
         runner.join(5)
         server.task_dispatcher.shutdown()
@@ -346,7 +348,7 @@ def profile_advisor(fake: BenchSlack, db: Path, n: int, steps: int) -> dict[str,
         "web_api_calls_per_reply": {k: round(v, 2) for k, v in sorted(web_api.items())},
         "callers": {
             name: _callers(raw, name, replies)
-            for name in ("get_state", "_interrupt", "pending", "api_call", "_write", "rows_where")
+            for name in ("get_state", "_now", "pending", "api_call", "write", "rows_where")
         },
     }
 

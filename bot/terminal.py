@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import re
 import sys
 import uuid
@@ -18,6 +17,7 @@ from typing import Any, TextIO
 
 import click
 
+from bot.llm import optional_llm
 from graph.decisions import set_status
 from graph.interview import Interviews
 from graph.memo import APPROACH_NAMES, RUNG_NAMES
@@ -62,16 +62,6 @@ def _who(name: str | None) -> str:
         return getpass.getuser()
     except Exception:  # no login name in some containers
         return "you"
-
-
-def _llm() -> Any:
-    """The Claude hook when ANTHROPIC_API_KEY is set; None (offline) otherwise. Interviews
-    binds its token usage to the store."""
-    if not os.environ.get("ANTHROPIC_API_KEY", "").strip():
-        return None
-    from graph.claude import llm_from_env  # imported only when used: it loads the SDK
-
-    return llm_from_env()
 
 
 def _short(title: str) -> str:
@@ -290,7 +280,7 @@ def chat(
     advisor chat --resume cli:3f2a...     continues an interview you stopped
     """
     by = _who(name)
-    llm = _llm()
+    llm = optional_llm()
     service = Interviews(llm=llm)
     resumed = resume_id is not None
     if resume_id is not None:

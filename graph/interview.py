@@ -314,9 +314,9 @@ class Interviews:
 
     def pending(self, interview_id: str) -> Question | None:
         """The question waiting for an answer, or None (finished, cancelled or unknown)."""
-        value = self._interrupt(interview_id)
-        if value is not None and value.get("kind") == "question":
-            return Question.model_validate(value)
+        now = self._now(interview_id)
+        if now.waiting is not None and now.waiting.get("kind") == "question":
+            return Question.model_validate({**now.waiting, "seq": now.seq or 0})
         return None
 
     def exists(self, interview_id: str) -> bool:
@@ -326,11 +326,6 @@ class Interviews:
         """What the interview has learned so far (None before the use case is known)."""
         values = self.graph.get_state(self._config(interview_id)).values
         return Profile.model_validate(values["profile"]) if values.get("profile") else None
-
-    def questions_asked(self, interview_id: str) -> int:
-        """Questions settled so far (answered or skipped), for progress and benchmarks."""
-        values = self.graph.get_state(self._config(interview_id)).values
-        return len(values.get("history", []))
 
     def close(self) -> None:
         """Close the database connections (the service is unusable afterwards)."""
@@ -350,9 +345,6 @@ class Interviews:
     @staticmethod
     def _config(interview_id: str) -> Any:
         return {"configurable": {"thread_id": interview_id}}
-
-    def _interrupt(self, interview_id: str) -> dict[str, Any] | None:
-        return self._now(interview_id).waiting
 
     def _now(self, interview_id: str) -> _Now:
         """One read of the checkpoint: what waits for an answer and how long the outbox is.
@@ -455,7 +447,7 @@ class Interviews:
                 out.append(turn)
         for item in result.interrupts:
             if isinstance(item.value, dict) and item.value.get("kind") == "question":
-                out.append(Question.model_validate(item.value))
+                out.append(Question.model_validate({**item.value, "seq": values.get("seq") or 0}))
         self._sync_record(interview_id, values, out)
         if values.get("phase") in ("done", "cancelled"):
             # A finished interview needs only its latest checkpoint; keeps growth bounded.
@@ -472,7 +464,14 @@ class Interviews:
             memo = self.store.get_memo(item["memo_id"])
             if memo is None:
                 return None
-            return MemoReady(memo_id=memo.id, markdown=memo.markdown, assessment=memo.assessment)
+            return MemoReady(
+                memo_id=memo.id,
+                markdown=memo.markdown,
+                assessment=memo.assessment,
+                use_case=memo.use_case,
+                status=memo.status,
+                decided_by=memo.decided_by,
+            )
         return None
 
     def _sync_record(self, interview_id: str, values: dict[str, Any], out: list[Turn]) -> None:

@@ -718,7 +718,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class Serve:
     """``advisor serve`` in its own process (HTTP, waitress), against ``fake``, on the
-    ADVISOR_DB of the test. ``fault``: ADVISOR_FAULT for this run (see bot/slack_app.py);
+    ADVISOR_DB of the test. ``fault``: ADVISOR_FAULT for this run (see bot/slack/faults.py);
     ``env``: more environment (say, for Claude)."""
 
     def __init__(

@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 from slack_fake import TEAM, FakeSlack
-from test_slack_app import CHANNEL, run_app, start
+from slack_harness import CHANNEL, run_app, start
 
-from bot.slack_app import BUSY_KEPT, BUSY_TRY_AGAIN, interview_id
+from bot.slack.inbox import BUSY_TRY_AGAIN
+from bot.slack.payloads import interview_id
+from bot.slack.step import BUSY_KEPT
 from knowledge import db as knowledge_db
 
 

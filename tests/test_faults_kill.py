@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 from slack_fake import TEAM, FakeSlack, Serve
 
+from bot.slack.payloads import interview_id
 from bot.slack.tables import SlackTables
-from bot.slack_app import interview_id
 from graph.store import Store
 
 CHANNEL = "C0CHAN"

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 from slack_fake import TEAM, FakeSlack, press
-from test_slack_app import CHANNEL, Running, run_app, start
+from slack_harness import CHANNEL, Running, run_app, start
 
-from bot.slack_app import interview_id
+from bot.slack.payloads import interview_id
 
 
 @pytest.fixture

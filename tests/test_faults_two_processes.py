@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from slack_fake import TEAM, FakeSlack, Sent, Serve, SlackSender
 
+from bot.slack.payloads import interview_id
 from bot.slack.tables import SlackTables
-from bot.slack_app import interview_id
 from graph.store import Store
 
 CHANNEL = "C0CHAN"
