@@ -34,6 +34,7 @@ from typing import Any
 
 from common import (
     BOT_TOKEN,
+    ROOT,
     SCRIPT,
     SIGNING_SECRET,
     USE_CASE,
@@ -55,6 +56,7 @@ from common import (
 )
 
 TARGET_P50_MS = 50.0
+PROJECT = f"{ROOT}/"  # the app's own files, wherever this checkout is
 STEP_TIMEOUT = 30.0
 
 
@@ -369,8 +371,8 @@ def _where(file: str, name: str) -> str:
         return "other built-ins"
     if "/site-packages/" in file:
         return file.split("/site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
-    if "/work/main/" in file:
-        return file.split("/work/main/", 1)[1].rsplit("/", 1)[0] + "/ (advisor)"
+    if file.startswith(PROJECT):
+        return file.removeprefix(PROJECT).rsplit("/", 1)[0] + "/ (advisor)"
     module = file.rsplit("/python3.11/", 1)[-1].split("/", 1)[0].removesuffix(".py")
     return f"stdlib {module}"
 
@@ -417,7 +419,7 @@ def _callers(raw: dict[Any, Any], name: str, replies: int) -> list[dict[str, Any
         if func != name:
             continue
         for (cfile, cline, cfunc), counts in values[4].items():
-            if "/work/main/" not in cfile or "site-packages" in cfile:
+            if not cfile.startswith(PROJECT) or "site-packages" in cfile:
                 continue  # callers in the app only
             rows.append(
                 {
@@ -432,7 +434,7 @@ def _callers(raw: dict[Any, Any], name: str, replies: int) -> list[dict[str, Any
 
 
 def _short(file: str) -> str:
-    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+    for marker in ("site-packages/", PROJECT, "lib/python3.11/"):
         if marker in file:
             return file.split(marker, 1)[1]
     return file
