@@ -94,13 +94,20 @@ def main() -> int:
         "advisor knowledge search Q": [advisor, "knowledge", "search", "how many examples"],
         "advisor memo list": [advisor, "memo", "list"],
     }
+    py = str(PYTHON)
     others: dict[str, list[str]] = {  # shown for comparison, no target
-        "advisor --help (loads every command)": [advisor, "--help"],
-        "python -c 'import langgraph, slack_bolt'": [
-            str(PYTHON),
+        "python: import click, pydantic.BaseModel": [
+            py,
             "-c",
-            "import langgraph.graph, slack_bolt",
+            "import click; from pydantic import BaseModel",
         ],
+        "python: import click, pydantic.BaseModel, sqlite_utils": [
+            py,
+            "-c",
+            "import click, sqlite_utils; from pydantic import BaseModel",
+        ],
+        "python: import langgraph, slack_bolt": [py, "-c", "import langgraph.graph, slack_bolt"],
+        "advisor --help (loads every command)": [advisor, "--help"],
     }
     floor = measure([str(PYTHON), "-c", "import sqlite3"], env, args.runs)
     results = {name: measure(argv, env, args.runs) for name, argv in {**targets, **others}.items()}
