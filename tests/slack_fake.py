@@ -171,7 +171,8 @@ class FakeSlack:
                 for f in self.files.values()
                 if f.get("channel") == channel and f.get("thread_ts") == thread_ts
             ]
-        return copy.deepcopy(sorted(items, key=lambda m: float(m["ts"])))  # a snapshot
+            # A snapshot, copied under the lock: chat.update edits messages in place.
+            return copy.deepcopy(sorted(items, key=lambda m: float(m["ts"])))
 
     def parents(self) -> list[str]:
         """The ts of every message the app posted outside a thread, oldest first."""
