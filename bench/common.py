@@ -3,7 +3,7 @@ results files, a recording Web API fake, and servers run as subprocesses.
 
 The app under test always runs in its own process (``advisor serve``, or the bare Bolt app
 below), so the load generator and the local Web API server in this process do not share
-its interpreter lock. Both are served by waitress with ``bot.serve``'s settings.
+its interpreter lock. Both are served by waitress with ``bot.slack.http_edge``'s settings.
 
 ``python bench/common.py bare --mode ack|turn`` runs the bare Bolt app: the floor the
 advisor is compared with. ``ack`` acks ``/advisor`` and posts one message; ``turn`` also
@@ -124,7 +124,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         return str(value)
 
     cells = [[cell(v) for v in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
     numeric = [
         all(isinstance(row[i], int | float) or row[i] == "" for row in rows)
         for i in range(len(headers))
@@ -382,8 +382,8 @@ def _bare_main(mode: str) -> None:
     from slack_bolt.adapter.wsgi import SlackRequestHandler
     from waitress.server import create_server
 
-    from bot.serve import EVENTS_PATH, HTTP_THREADS
-    from bot.slack_app import make_client
+    from bot.slack.http_edge import EVENTS_PATH, HTTP_THREADS
+    from bot.slack.webapi import make_client
 
     client = make_client(os.environ["SLACK_BOT_TOKEN"], os.environ["SLACK_API_URL"])
     app = App(

@@ -34,6 +34,7 @@ from typing import Any
 
 from common import (
     BOT_TOKEN,
+    ROOT,
     SCRIPT,
     SIGNING_SECRET,
     USE_CASE,
@@ -55,6 +56,7 @@ from common import (
 )
 
 TARGET_P50_MS = 50.0
+PROJECT = f"{ROOT}/"  # the app's own files, wherever this checkout is
 STEP_TIMEOUT = 30.0
 
 
@@ -271,14 +273,16 @@ def profile_advisor(fake: BenchSlack, db: Path, n: int, steps: int) -> dict[str,
     by function (every app thread), and wall time queued vs working per job."""
     os.environ["ADVISOR_DB"] = str(db)
     logging.getLogger("waitress").setLevel(logging.ERROR)  # "Task queue depth" warnings
-    import bot.slack_app as slack_app
-    from bot.serve import Settings, build, http_server
+    from bot.slack.app import build
+    from bot.slack.config import Settings
+    from bot.slack.http_edge import http_server
+    from bot.slack.runner import Runner
 
     phases: dict[str, list[float]] = defaultdict(list)
     guard = threading.Lock()
-    original_submit = slack_app.SerialQueues.submit
+    original_submit = Runner.submit
 
-    def submit(self: Any, key: str, job: Callable[[], None]) -> None:
+    def submit(self: Any, key: str, job: Callable[[], None], **options: Any) -> None:
         queued = time.perf_counter()
 
         def timed() -> None:
@@ -288,11 +292,11 @@ def profile_advisor(fake: BenchSlack, db: Path, n: int, steps: int) -> dict[str,
                 phases["queued for a work thread"].append(began - queued)
                 phases["job: engine + Web API calls"].append(time.perf_counter() - began)
 
-        original_submit(self, key, timed)
+        original_submit(self, key, timed, **options)
 
     profiler = ThreadProfiles()
     profiler.start()
-    slack_app.SerialQueues.submit = submit  # type: ignore[method-assign]
+    Runner.submit = submit  # type: ignore[method-assign]
     settings = Settings(BOT_TOKEN, SIGNING_SECRET, None, fake.url, 0, "127.0.0.1")
     advisor = build(settings)
     server = http_server(advisor, "127.0.0.1", 0)
@@ -319,7 +323,7 @@ def profile_advisor(fake: BenchSlack, db: Path, n: int, steps: int) -> dict[str,
         calls = [c.method for c in fake.calls[calls_before:]]
     finally:
         profiler.stop()
-        slack_app.SerialQueues.submit = original_submit  # type: ignore[method-assign]
+        Runner.submit = original_submit  # type: ignore[method-assign]
         server.trigger.pull_trigger(server.close)
         runner.join(5)
         server.task_dispatcher.shutdown()
@@ -346,7 +350,7 @@ def profile_advisor(fake: BenchSlack, db: Path, n: int, steps: int) -> dict[str,
         "web_api_calls_per_reply": {k: round(v, 2) for k, v in sorted(web_api.items())},
         "callers": {
             name: _callers(raw, name, replies)
-            for name in ("get_state", "_interrupt", "pending", "api_call", "_write", "rows_where")
+            for name in ("get_state", "_now", "pending", "api_call", "write", "rows_where")
         },
     }
 
@@ -367,8 +371,8 @@ def _where(file: str, name: str) -> str:
         return "other built-ins"
     if "/site-packages/" in file:
         return file.split("/site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
-    if "/work/main/" in file:
-        return file.split("/work/main/", 1)[1].rsplit("/", 1)[0] + "/ (advisor)"
+    if file.startswith(PROJECT):
+        return file.removeprefix(PROJECT).rsplit("/", 1)[0] + "/ (advisor)"
     module = file.rsplit("/python3.11/", 1)[-1].split("/", 1)[0].removesuffix(".py")
     return f"stdlib {module}"
 
@@ -415,7 +419,7 @@ def _callers(raw: dict[Any, Any], name: str, replies: int) -> list[dict[str, Any
         if func != name:
             continue
         for (cfile, cline, cfunc), counts in values[4].items():
-            if "/work/main/" not in cfile or "site-packages" in cfile:
+            if not cfile.startswith(PROJECT) or "site-packages" in cfile:
                 continue  # callers in the app only
             rows.append(
                 {
@@ -430,7 +434,7 @@ def _callers(raw: dict[Any, Any], name: str, replies: int) -> list[dict[str, Any
 
 
 def _short(file: str) -> str:
-    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+    for marker in ("site-packages/", PROJECT, "lib/python3.11/"):
         if marker in file:
             return file.split(marker, 1)[1]
     return file

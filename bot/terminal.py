@@ -1,4 +1,4 @@
-"""The interview in a terminal (``advisor chat``) and the memo commands (``advisor memo``).
+"""The interview in a terminal (``advisor chat``); the memo commands are in memo_commands.py.
 
 Two faces over the same service: a friendly interactive one, and ``--jsonl`` for scripts
 (DESIGN.md section 7): one JSON object per line out, one plain answer per line in.
@@ -6,9 +6,7 @@ Two faces over the same service: a friendly interactive one, and ``--jsonl`` for
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import re
 import sys
 import uuid
@@ -18,9 +16,11 @@ from typing import Any, TextIO
 
 import click
 
+from bot.invocation import advisor_command, who
+from bot.llm import optional_llm
 from graph.interview import Interviews
 from graph.memo import APPROACH_NAMES, RUNG_NAMES
-from graph.store import MEMO_STATUSES, MemoRecord, Store
+from graph.store import MemoRecord, Store
 from graph.turns import Ended, MemoReady, Question, Reply, Turn
 from knowledge.cards import source_for_title
 
@@ -52,25 +52,6 @@ def write_memo(memo: MemoRecord, directory: Path) -> Path:
     path = memo_path(memo, directory)
     path.write_text(memo.markdown, encoding="utf-8")
     return path
-
-
-def _who(name: str | None) -> str:
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "you"
-
-
-def _llm() -> Any:
-    """The Claude hook when ANTHROPIC_API_KEY is set; None (offline) otherwise. Interviews
-    binds its token usage to the store."""
-    if not os.environ.get("ANTHROPIC_API_KEY", "").strip():
-        return None
-    from graph.claude import llm_from_env  # imported only when used: it loads the SDK
-
-    return llm_from_env()
 
 
 def _short(title: str) -> str:
@@ -288,8 +269,8 @@ def chat(
     advisor chat "route support tickets"  starts with that use case
     advisor chat --resume cli:3f2a...     continues an interview you stopped
     """
-    by = _who(name)
-    llm = _llm()
+    by = who(name)
+    llm = optional_llm()
     service = Interviews(llm=llm)
     resumed = resume_id is not None
     if resume_id is not None:
@@ -300,7 +281,7 @@ def chat(
         interview_id = resume_id
     else:
         interview_id = f"cli:{uuid.uuid4().hex}"
-    resume_cmd = f"advisor chat{' --jsonl' if jsonl else ''} --resume {interview_id}"
+    resume_cmd = f"{advisor_command()} chat{' --jsonl' if jsonl else ''} --resume {interview_id}"
     out = sys.stdout
     face: Face = (
         Jsonl(out, sys.stdin, memo_dir, resume_cmd) if jsonl else Pretty(out, memo_dir, resume_cmd)
@@ -346,105 +327,3 @@ def _converse(
         turns = service.reply(interview_id, answer, by=by)
         wrote, ended = _show(face, turns, service.store)
         finished = finished or wrote
-
-
-@click.group("memo")
-def memo() -> None:
-    """List, export, accept or reject decision memos."""
-
-
-USAGE_COLUMNS = (
-    ("CALLS", "calls", 5),
-    ("INPUT", "input_tokens", 9),
-    ("OUTPUT", "output_tokens", 9),
-    ("CACHE WRITE", "cache_write_tokens", 11),
-    ("CACHE READ", "cache_read_tokens", 11),
-)
-
-
-@memo.command("list")
-@click.option("--all", "show_all", is_flag=True, help="Every version, not just the latest.")
-@click.option(
-    "--usage", "show_usage", is_flag=True, help="Add each interview's Claude calls and tokens."
-)
-def memo_list(show_all: bool, show_usage: bool) -> None:
-    """Memos, newest first: id, date, status, approach, use case."""
-    store = Store()
-    memos = store.memo_headers(latest_only=not show_all)
-    if not memos:
-        click.echo("No memos yet. Run `advisor chat` to write one.")
-        return
-    usage_head = "".join(f"{name:>{width}} " for name, _, width in USAGE_COLUMNS)
-    head = f"{'ID':<9} {'DATE':<10} {'STATUS':<9} {'APPROACH':<19} "
-    click.echo(head + (usage_head if show_usage else "") + "USE CASE")
-    for r in memos:
-        version = f" (v{r.version})" if r.version > 1 else ""
-        use_case = r.use_case if len(r.use_case) <= 60 else r.use_case[:59] + "…"
-        tokens = ""
-        if show_usage:
-            totals = store.usage(r.interview_id)
-            tokens = "".join(f"{totals[key]:>{width},} " for _, key, width in USAGE_COLUMNS)
-        click.echo(
-            f"{r.id:<9} {r.created_at[:10]:<10} {r.status:<9} {r.approach:<19} "
-            f"{tokens}{use_case}{version}"
-        )
-
-
-def _get(store: Store, memo_id: str) -> MemoRecord:
-    record = store.get_memo(memo_id)
-    if record is None:
-        raise click.ClickException(
-            f"No memo with id {memo_id!r}. `advisor memo list` shows the ids."
-        )
-    return record
-
-
-@memo.command("export")
-@click.argument("memo_id", metavar="ID")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to FILE instead of printing.",
-)
-def memo_export(memo_id: str, output: Path | None) -> None:
-    """Print a memo's markdown (or write it to FILE)."""
-    record = _get(Store(), memo_id)
-    if output is None:
-        click.echo(record.markdown, nl=not record.markdown.endswith("\n"))
-        return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(record.markdown, encoding="utf-8")
-    click.echo(f"Wrote {output}", err=True)
-
-
-def _set_status(memo_id: str, status: str, name: str | None) -> None:
-    store = Store()
-    record = _get(store, memo_id)
-    updated = store.set_memo_status(record.id, status, _who(name))  # type: ignore[arg-type]
-    click.echo(f"Memo {updated.id} is now {updated.status}.")
-
-
-@memo.command("accept")
-@click.argument("memo_id", metavar="ID")
-@click.option("--by", "name", help="Who decided (default: your login name).")
-def memo_accept(memo_id: str, name: str | None) -> None:
-    """Mark a memo accepted."""
-    _set_status(memo_id, "accepted", name)
-
-
-@memo.command("reject")
-@click.argument("memo_id", metavar="ID")
-@click.option("--by", "name", help="Who decided (default: your login name).")
-def memo_reject(memo_id: str, name: str | None) -> None:
-    """Mark a memo rejected."""
-    _set_status(memo_id, "rejected", name)
-
-
-@memo.command("status")
-@click.argument("memo_id", metavar="ID")
-@click.argument("status", type=click.Choice(MEMO_STATUSES))
-@click.option("--by", "name", help="Who decided (default: your login name).")
-def memo_status(memo_id: str, status: str, name: str | None) -> None:
-    """Set a memo's status: proposed, accepted or rejected."""
-    _set_status(memo_id, status, name)

@@ -17,8 +17,7 @@ import operator
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, NamedTuple, Protocol, TypedDict
 
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -206,8 +205,9 @@ class _Now(NamedTuple):
 class Interviews:
     """The interview service: Slack, the terminal and ``--jsonl`` all call this.
 
-    Calls on one interview are serialised (Slack may deliver two replies at once); different
-    interviews run in parallel.
+    Different interviews may run in parallel; calls on one interview must come one at a
+    time. The caller serialises them: the Slack app's runner (bot/slack/runner.py) across
+    threads and processes, and a terminal has a single caller.
     """
 
     def __init__(
@@ -232,8 +232,6 @@ class Interviews:
             ensure_index(self._knowledge)
         except Exception:
             log.warning("knowledge index unavailable; follow-up questions get no answers")
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
         self.graph = self._build()
 
     # -- the service ------------------------------------------------------------------
@@ -248,75 +246,72 @@ class Interviews:
     ) -> list[Turn]:
         """Open an interview; with an empty ``use_case`` the first question asks for it.
         Starting an interview that exists already just shows where it stands."""
-        with self._lock(interview_id):
-            if self.exists(interview_id):
-                return self._where(interview_id)
-            at = self.clock()
-            text = " ".join((use_case or "").split())
-            self.store.create_interview(
-                interview_id, use_case=_title(use_case or ""), by=by, at=at, origin=origin
+        if self.exists(interview_id):
+            return self._where(interview_id)
+        at = self.clock()
+        text = " ".join((use_case or "").split())
+        self.store.create_interview(
+            interview_id, use_case=_title(use_case or ""), by=by, at=at, origin=origin
+        )
+        state: State = {
+            "interview_id": interview_id,
+            "started_by": by,
+            "thread_link": (origin or {}).get("permalink", ""),
+            "at": at,
+            "profile": None,
+            "provenance": [],
+            "history": [],
+            "hint": "",
+            "ask_next": None,
+            "finish": False,
+            "phase": "asking",
+            "assessment": None,
+            "memo_version": 0,
+            "memo_id": None,
+            "outbox": [],
+            "seq": 0,
+        }
+        if text:
+            state["seq"] = self.store.record_answer(
+                interview_id, question_id=USE_CASE_ID, text=use_case[:MAX_STORED], by=by, at=at
             )
-            state: State = {
-                "interview_id": interview_id,
-                "started_by": by,
-                "thread_link": (origin or {}).get("permalink", ""),
-                "at": at,
-                "profile": None,
-                "provenance": [],
-                "history": [],
-                "hint": "",
-                "ask_next": None,
-                "finish": False,
-                "phase": "asking",
-                "assessment": None,
-                "memo_version": 0,
-                "memo_id": None,
-                "outbox": [],
-                "seq": 0,
-            }
-            if text:
-                state["seq"] = self.store.record_answer(
-                    interview_id, question_id=USE_CASE_ID, text=use_case[:MAX_STORED], by=by, at=at
-                )
-                profile, records = _use_case(use_case[:MAX_STORED], by=by, at=at)
-                state["profile"] = profile.model_dump(mode="json")
-                state["provenance"] = [r.model_dump(mode="json") for r in records]
-            return self._run(interview_id, state)
+            profile, records = _use_case(use_case[:MAX_STORED], by=by, at=at)
+            state["profile"] = profile.model_dump(mode="json")
+            state["provenance"] = [r.model_dump(mode="json") for r in records]
+        return self._run(interview_id, state)
 
     def reply(self, interview_id: str, text: str, *, by: str) -> list[Turn]:
         """A typed reply in the thread or terminal: an answer, a command or a question."""
-        with self._lock(interview_id):
-            return self._resume(interview_id, text=text, values=None, by=by)
+        return self._resume(interview_id, text=text, values=None, by=by)
 
     def choose(
         self, interview_id: str, question_id: str, values: list[str], *, by: str
     ) -> list[Turn]:
         """A button or checkbox answer to ``question_id``."""
-        with self._lock(interview_id):
-            now = self._now(interview_id)
-            waiting = now.waiting or {}
-            if waiting.get("kind") != "question" or waiting.get("id") != question_id:
-                self.store.record_answer(
-                    interview_id,
-                    question_id=question_id,
-                    text=", ".join(values),
-                    by=by,
-                    at=self.clock(),
-                    values=values,
+        now = self._now(interview_id)
+        waiting = now.waiting or {}
+        if waiting.get("kind") != "question" or waiting.get("id") != question_id:
+            self.store.record_answer(
+                interview_id,
+                question_id=question_id,
+                text=", ".join(values),
+                by=by,
+                at=self.clock(),
+                values=values,
+            )
+            return [
+                Reply(
+                    text="That question was already answered. "
+                    "To change an answer, reply 'change <what> to <value>'."
                 )
-                return [
-                    Reply(
-                        text="That question was already answered. "
-                        "To change an answer, reply 'change <what> to <value>'."
-                    )
-                ]
-            return self._resume(interview_id, text=", ".join(values), values=values, by=by, now=now)
+            ]
+        return self._resume(interview_id, text=", ".join(values), values=values, by=by, now=now)
 
     def pending(self, interview_id: str) -> Question | None:
         """The question waiting for an answer, or None (finished, cancelled or unknown)."""
-        value = self._interrupt(interview_id)
-        if value is not None and value.get("kind") == "question":
-            return Question.model_validate(value)
+        now = self._now(interview_id)
+        if now.waiting is not None and now.waiting.get("kind") == "question":
+            return Question.model_validate({**now.waiting, "seq": now.seq or 0})
         return None
 
     def exists(self, interview_id: str) -> bool:
@@ -327,11 +322,6 @@ class Interviews:
         values = self.graph.get_state(self._config(interview_id)).values
         return Profile.model_validate(values["profile"]) if values.get("profile") else None
 
-    def questions_asked(self, interview_id: str) -> int:
-        """Questions settled so far (answered or skipped), for progress and benchmarks."""
-        values = self.graph.get_state(self._config(interview_id)).values
-        return len(values.get("history", []))
-
     def close(self) -> None:
         """Close the database connections (the service is unusable afterwards)."""
         self._saver.conn.close()
@@ -340,19 +330,9 @@ class Interviews:
 
     # -- plumbing ---------------------------------------------------------------------
 
-    @contextmanager
-    def _lock(self, interview_id: str) -> Iterator[None]:
-        with self._locks_guard:
-            lock = self._locks.setdefault(interview_id, threading.Lock())
-        with lock:
-            yield
-
     @staticmethod
     def _config(interview_id: str) -> Any:
         return {"configurable": {"thread_id": interview_id}}
-
-    def _interrupt(self, interview_id: str) -> dict[str, Any] | None:
-        return self._now(interview_id).waiting
 
     def _now(self, interview_id: str) -> _Now:
         """One read of the checkpoint: what waits for an answer and how long the outbox is.
@@ -409,27 +389,26 @@ class Interviews:
     def recover(self, interview_id: str) -> list[Turn]:
         """Take the answer a stopped process saved but never got to (killed between saving
         it and the next checkpoint), so nobody types it twice. ``[]`` when there is none."""
-        with self._lock(interview_id):
-            now = self._now(interview_id)
-            if now.seq is None:  # started before seqs were kept: cannot tell
-                return []
-            answers = self.store.answers(interview_id)
-            if now.waiting is None or not answers:
-                return []
-            last = answers[-1]
-            if last.seq <= now.seq or last.question_id != now.question_id:
-                return []
-            log.info("interview %s: taking answer #%d saved before a stop", interview_id, last.seq)
-            payload = {
-                "text": last.text[:MAX_TEXT],
-                "values": last.values,
-                "by": last.by,
-                "at": last.at,
-                "seq": last.seq,
-            }
-            said = last.text if len(last.text) <= 120 else last.text[:119] + "…"
-            note = Reply(text=f"Picking up your last answer, saved before the stop: “{said}”")
-            return [note, *self._run(interview_id, Command(resume=payload), before=now.outbox)]
+        now = self._now(interview_id)
+        if now.seq is None:  # started before seqs were kept: cannot tell
+            return []
+        answers = self.store.answers(interview_id)
+        if now.waiting is None or not answers:
+            return []
+        last = answers[-1]
+        if last.seq <= now.seq or last.question_id != now.question_id:
+            return []
+        log.info("interview %s: taking answer #%d saved before a stop", interview_id, last.seq)
+        payload = {
+            "text": last.text[:MAX_TEXT],
+            "values": last.values,
+            "by": last.by,
+            "at": last.at,
+            "seq": last.seq,
+        }
+        said = last.text if len(last.text) <= 120 else last.text[:119] + "…"
+        note = Reply(text=f"Picking up your last answer, saved before the stop: “{said}”")
+        return [note, *self._run(interview_id, Command(resume=payload), before=now.outbox)]
 
     def _run(self, interview_id: str, graph_input: Any, *, before: int = 0) -> list[Turn]:
         """Run the graph to its next interrupt; the turns are the outbox items added after
@@ -455,7 +434,7 @@ class Interviews:
                 out.append(turn)
         for item in result.interrupts:
             if isinstance(item.value, dict) and item.value.get("kind") == "question":
-                out.append(Question.model_validate(item.value))
+                out.append(Question.model_validate({**item.value, "seq": values.get("seq") or 0}))
         self._sync_record(interview_id, values, out)
         if values.get("phase") in ("done", "cancelled"):
             # A finished interview needs only its latest checkpoint; keeps growth bounded.
@@ -472,7 +451,14 @@ class Interviews:
             memo = self.store.get_memo(item["memo_id"])
             if memo is None:
                 return None
-            return MemoReady(memo_id=memo.id, markdown=memo.markdown, assessment=memo.assessment)
+            return MemoReady(
+                memo_id=memo.id,
+                markdown=memo.markdown,
+                assessment=memo.assessment,
+                use_case=memo.use_case,
+                status=memo.status,
+                decided_by=memo.decided_by,
+            )
         return None
 
     def _sync_record(self, interview_id: str, values: dict[str, Any], out: list[Turn]) -> None:

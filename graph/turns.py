@@ -39,6 +39,9 @@ class Question(BaseModel):
     hint: str = ""  # set when the last answer could not be read
     number: int = 1  # "question 4 of about 10"
     total: int = 1
+    # The interview's answer seq when this was asked (set by Interviews): with ``id`` it
+    # names one asking of the question, so a re-ask differs and a rewording does not.
+    seq: int = 0
 
 
 class Reply(BaseModel):
@@ -57,6 +60,9 @@ class MemoReady(BaseModel):
     memo_id: str
     markdown: str
     assessment: dict[str, Any]
+    use_case: str = ""
+    status: str = "proposed"
+    decided_by: str | None = None
 
 
 class Ended(BaseModel):

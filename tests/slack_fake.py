@@ -171,7 +171,8 @@ class FakeSlack:
                 for f in self.files.values()
                 if f.get("channel") == channel and f.get("thread_ts") == thread_ts
             ]
-        return copy.deepcopy(sorted(items, key=lambda m: float(m["ts"])))  # a snapshot
+            # A snapshot, copied under the lock: chat.update edits messages in place.
+            return copy.deepcopy(sorted(items, key=lambda m: float(m["ts"])))
 
     def parents(self) -> list[str]:
         """The ts of every message the app posted outside a thread, oldest first."""
@@ -718,7 +719,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class Serve:
     """``advisor serve`` in its own process (HTTP, waitress), against ``fake``, on the
-    ADVISOR_DB of the test. ``fault``: ADVISOR_FAULT for this run (see bot/slack_app.py);
+    ADVISOR_DB of the test. ``fault``: ADVISOR_FAULT for this run (see bot/slack/faults.py);
     ``env``: more environment (say, for Claude)."""
 
     def __init__(

@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 from slack_fake import TEAM, FakeSlack
-from test_slack_app import CHANNEL, run_app, start
+from slack_harness import CHANNEL, run_app, start
 
-from bot.slack_app import BUSY_KEPT, BUSY_TRY_AGAIN, interview_id
+from bot.slack.inbox import BUSY_TRY_AGAIN
+from bot.slack.payloads import interview_id
+from bot.slack.step import BUSY_KEPT
 from knowledge import db as knowledge_db
 
 
@@ -132,6 +134,6 @@ def test_a_lock_taken_mid_step_keeps_the_reply_and_answers_once_it_is_free(
         assert said.count(BUSY_KEPT) == 1  # told once that the reply waits
         assert question_count(fake, thread_ts) == 2  # and then it was answered
         assert [a.text for a in app.engine.store.answers(iid)].count("skip") == 1
-        assert not app.engine.store.inbox(waiting=True)
+        assert not app.advisor.tables.inbox(waiting=True)
     finally:
         app.stop()

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 from slack_fake import TEAM, FakeSlack, Serve
 
-from bot.slack_app import interview_id
+from bot.slack.payloads import interview_id
+from bot.slack.tables import SlackTables
 from graph.store import Store
 
 CHANNEL = "C0CHAN"
@@ -45,6 +46,7 @@ def test_kill_9_at_every_step_boundary_loses_nothing_and_leaves_no_thread_hangin
     fake: FakeSlack,
 ) -> None:
     store = Store()  # the same ADVISOR_DB the processes use, read from outside
+    tables = SlackTables(store)
 
     # 1. Killed after the answer is saved, before anything it says is queued.
     serve = run(fake, "after_answer:2")  # the second engine step: the first reply
@@ -71,7 +73,7 @@ def test_kill_9_at_every_step_boundary_loses_nothing_and_leaves_no_thread_hangin
     finally:
         serve.kill()
     assert len(question_ids(fake, thread_ts)) == 2
-    assert [o for o in store.outbox(iid) if o.delivered_at is None]  # queued, unsent
+    assert [o for o in tables.outbox(iid) if o.delivered_at is None]  # queued, unsent
 
     # 3. On restart the queued messages go out. Then killed after the reply is kept but
     #    before the engine sees it.
@@ -83,7 +85,7 @@ def test_kill_9_at_every_step_boundary_loses_nothing_and_leaves_no_thread_hangin
     finally:
         serve.kill()
     assert len(question_ids(fake, thread_ts)) == 3
-    assert [i.payload["text"] for i in store.inbox(waiting=True)] == ["skip"]
+    assert [i.payload["text"] for i in tables.inbox(waiting=True)] == ["skip"]
 
     # 4. On restart the kept reply is handled. Then "memo", killed in the middle of the
     #    file upload (bytes sent, file not yet attached to the thread).
@@ -114,7 +116,7 @@ def test_kill_9_at_every_step_boundary_loses_nothing_and_leaves_no_thread_hangin
     # 6. A clean run finds that message already in the thread and does not post it again.
     serve = run(fake)
     try:
-        fake.wait_for(lambda: not [o for o in store.outbox(iid) if o.delivered_at is None])
+        fake.wait_for(lambda: not [o for o in tables.outbox(iid) if o.delivered_at is None])
         assert len(fake.called("chat.postMessage")) == posted
     finally:
         serve.stop()
@@ -130,5 +132,5 @@ def test_kill_9_at_every_step_boundary_loses_nothing_and_leaves_no_thread_hangin
     assert len(skipped) == 2  # step 1's reply died with its process; steps 2 and 3 arrived
     done = [t for t in texts(fake, thread_ts) if "memo is written" in t]
     assert len(done) == 1  # the reply Slack already had was not posted twice
-    assert not store.inbox(waiting=True)
-    assert all(o.gave_up_at is None for o in store.outbox(iid))
+    assert not tables.inbox(waiting=True)
+    assert all(o.gave_up_at is None for o in tables.outbox(iid))

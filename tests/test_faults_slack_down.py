@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 from slack_fake import TEAM, FakeSlack, press
-from test_slack_app import CHANNEL, Running, run_app, start
+from slack_harness import CHANNEL, Running, run_app, start
 
-from bot.slack_app import interview_id
+from bot.slack.payloads import interview_id
 
 
 @pytest.fixture
@@ -49,7 +49,8 @@ def test_answers_given_while_slack_is_down_are_kept_and_delivered_in_order_on_re
     assert [a.text for a in store.answers(iid)].count("skip") == 2
     pending = app.engine.pending(iid)
     assert pending is not None
-    waiting = fake.wait_for(lambda: [o for o in store.outbox(iid) if o.attempts >= 2], timeout=5)
+    tables = app.advisor.tables
+    waiting = fake.wait_for(lambda: [o for o in tables.outbox(iid) if o.attempts >= 2], timeout=5)
     assert "URLError" in str(waiting[0].last_error)  # tried, failed, and tried again
     assert question_ids(fake, thread_ts) == ["task"]
 
@@ -57,7 +58,7 @@ def test_answers_given_while_slack_is_down_are_kept_and_delivered_in_order_on_re
     fake.fail_next(2, 500, method="chat.postMessage")
     fake.fail_next(1, 429, retry_after=1, method="chat.postMessage")
     fake.up()
-    fake.wait_for(lambda: all(o.delivered_at for o in store.outbox(iid)), timeout=10)
+    fake.wait_for(lambda: all(o.delivered_at for o in app.advisor.tables.outbox(iid)), timeout=10)
 
     posts = fake.called("chat.postMessage")
     refused = [n for n, c in enumerate(posts) if c.result is None]
@@ -75,7 +76,7 @@ def test_answers_given_while_slack_is_down_are_kept_and_delivered_in_order_on_re
     late = fake.questions(CHANNEL, thread_ts)[1]
     assert not [b for b in late["blocks"] if b["type"] == "actions"]
     assert "Answered in this thread since" in str(late["blocks"])
-    assert all(o.gave_up_at is None for o in store.outbox(iid))
+    assert all(o.gave_up_at is None for o in app.advisor.tables.outbox(iid))
 
 
 def test_a_long_retry_after_is_waited_out_by_the_outbox_not_a_worker(
@@ -88,7 +89,7 @@ def test_a_long_retry_after_is_waited_out_by_the_outbox_not_a_worker(
     app.send.reply("skip", thread_ts=thread_ts)
     app.idle()  # the handler is done at once: the message waits in the outbox
     assert time.monotonic() - began < 1.0
-    [waiting] = [o for o in app.engine.store.outbox(iid) if o.delivered_at is None][:1]
+    [waiting] = [o for o in app.advisor.tables.outbox(iid) if o.delivered_at is None][:1]
     assert waiting.not_before - time.time() > 0.5 and "429" in str(waiting.last_error)
     fake.wait_for(lambda: len(question_ids(fake, thread_ts)) == 2, timeout=5)
     posts = fake.called("chat.postMessage")
@@ -106,7 +107,7 @@ def test_a_message_slack_refuses_for_good_is_dropped_and_the_rest_still_go_out(
     app.send.click(message, press(message, "Something else"))
     app.idle()
     fake.errors.clear()
-    rows = app.engine.store.outbox(iid)
+    rows = app.advisor.tables.outbox(iid)
     assert [o.kind for o in rows if o.gave_up_at] == ["update"]
     assert all(o.delivered_at for o in rows if o.kind == "post")
     assert len(question_ids(fake, thread_ts)) == 2  # the thread went on

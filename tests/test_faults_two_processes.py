@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from slack_fake import TEAM, FakeSlack, Sent, Serve, SlackSender
 
-from bot.slack_app import interview_id
+from bot.slack.payloads import interview_id
+from bot.slack.tables import SlackTables
 from graph.store import Store
 
 CHANNEL = "C0CHAN"
@@ -69,7 +70,8 @@ def test_two_processes_on_one_database_never_duplicate_or_lose_a_step(
         fake.wait_for(lambda: len(question_ids(fake, x)) == 1 + rounds, timeout=20)
         fake.wait_for(lambda: len(question_ids(fake, y)) == 1 + 2 * rounds, timeout=20)
         store = Store()
-        fake.wait_for(lambda: all(o.delivered_at for o in store.outbox()), timeout=10)
+        tables = SlackTables(store)
+        fake.wait_for(lambda: all(o.delivered_at for o in tables.outbox()), timeout=10)
     finally:
         first.stop()
         if second is not None:
@@ -82,7 +84,7 @@ def test_two_processes_on_one_database_never_duplicate_or_lose_a_step(
         answers = [a.text for a in store.answers(iid)][1:]  # after the use case
         assert answers == ["skip"] * (expected - 1)  # each reply once, the duplicate never
         # Every message was posted exactly once: as many posts as outbox rows.
-        rows = [o for o in store.outbox(iid) if o.kind == "post"]
+        rows = [o for o in tables.outbox(iid) if o.kind == "post"]
         posted = [
             c
             for c in fake.called("chat.postMessage")
@@ -90,9 +92,9 @@ def test_two_processes_on_one_database_never_duplicate_or_lose_a_step(
         ]
         assert len(posted) == len(rows) and all(o.gave_up_at is None for o in rows)
     # Both processes did part of the work.
-    workers = Counter(str(o.claimed_by).rsplit(":", 1)[0] for o in store.outbox())
+    workers = Counter(str(o.claimed_by).rsplit(":", 1)[0] for o in tables.outbox())
     assert len(workers) == 2
-    assert not store.inbox(waiting=True)
+    assert not tables.inbox(waiting=True)
     with sqlite3.connect(isolated_db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         holders = conn.execute("SELECT COUNT(*) FROM threads WHERE holder IS NOT NULL")

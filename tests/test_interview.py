@@ -280,25 +280,6 @@ def test_recover_finds_nothing_when_every_answer_was_taken(service: Interviews) 
     assert service.recover("t:unknown") == []
 
 
-def test_two_replies_at_once_to_one_interview_are_both_applied_in_turn(
-    service: Interviews,
-) -> None:
-    service.start("t:16", use_case="Route tickets", by="dana")
-    results: list[list[Turn]] = []
-
-    def send(text: str) -> None:
-        results.append(service.reply("t:16", text, by="dana"))
-
-    threads = [threading.Thread(target=send, args=(t,)) for t in ("1", "it makes things up")]
-    threads[0].start()
-    threads[0].join(0.01)  # the first usually wins the lock; either order must be safe
-    threads[1].start()
-    for t in threads:
-        t.join()
-    assert len(results) == 2 and all(r for r in results)
-    assert len(service.store.answers("t:16")) == 3  # use case + both replies
-
-
 def test_different_interviews_run_side_by_side(service: Interviews) -> None:
     errors: list[BaseException] = []
 

@@ -1,4 +1,5 @@
-"""The app tables: answers kept in order, Slack retries deduplicated, memos versioned."""
+"""The app tables: answers kept in order, Slack retries deduplicated, memos versioned, and
+the queries App Home and `/advisor list` use."""
 
 from __future__ import annotations
 
@@ -96,3 +97,36 @@ def test_token_usage_adds_up_per_interview() -> None:
         "cache_read_tokens": 80,
         "cache_write_tokens": 0,
     }
+
+
+def test_interviews_by_channel_prefix_and_by_who_took_part() -> None:
+    store = Store()
+    store.create_interview(
+        "T:C1:1",
+        use_case="a",
+        by="Ana",
+        at="2024-01-01T00:00:00+00:00",
+        origin={"user_id": "U0ANA"},
+    )
+    store.create_interview(
+        "T:C1:2",
+        use_case="b",
+        by="Ben",
+        at="2024-01-02T00:00:00+00:00",
+        origin={"user_id": "U0BEN"},
+    )
+    store.create_interview(
+        "T:C2:3",
+        use_case="c",
+        by="Ben",
+        at="2024-01-03T00:00:00+00:00",
+        origin={"user_id": "U0BEN"},
+    )
+    store.create_interview("T:C1_:4", use_case="d", by="Chi", at="2024-01-04T00:00:00+00:00")
+    store.record_answer(
+        "T:C2:3", question_id="task", text="x", by="Ana Lopez", at="2024-01-05T00:00:00+00:00"
+    )
+    assert [r.id for r in store.list_interviews(prefix="T:C1:")] == ["T:C1:2", "T:C1:1"]
+    assert [r.id for r in store.list_interviews(prefix="T:C1:", limit=1)] == ["T:C1:2"]
+    mine = store.list_interviews(prefix="T:", involving=("U0ANA", "Ana Lopez"))
+    assert [r.id for r in mine] == ["T:C2:3", "T:C1:1"]  # started one, answered in another

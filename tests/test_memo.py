@@ -14,6 +14,7 @@ from rendered import body, view
 
 from graph.assessment import Assessment
 from graph.cost import load_prices
+from graph.decisions import set_status
 from graph.labels import APPROACH, FIELD, OPEN_QUESTION, RUNG, months
 from graph.memo import card_citation, memo_title, render_memo, restatus
 from graph.policy import assess
@@ -491,12 +492,12 @@ def test_memo_status_change_is_reflected_in_the_stored_markdown() -> None:
         assessment=assessment.model_dump(mode="json"),
         use_case=TEAMS["rag"]["use_case"],
     )
-    updated = store.set_memo_status(record.id, "rejected", "lee", at="2026-03-02T10:00:00+00:00")
+    updated = set_status(store, record.id, "rejected", "lee", at="2026-03-02T10:00:00+00:00")
     assert updated.status == "rejected" and updated.decided_by == "lee"
     stored = store.get_memo(record.id)
     assert stored is not None
     assert "- **Status:** rejected (by lee, 2026-03-02)" in stored.markdown
     with pytest.raises(ValueError):
-        store.set_memo_status(record.id, "maybe", "lee")  # type: ignore[arg-type]
+        set_status(store, record.id, "maybe", "lee")  # type: ignore[arg-type]
     with pytest.raises(KeyError):
-        store.set_memo_status("nope", "accepted", "lee")
+        set_status(store, "nope", "accepted", "lee")

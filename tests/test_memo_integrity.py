@@ -13,6 +13,7 @@ import pytest
 from rendered import Rendered, view
 
 from graph.cost import load_prices
+from graph.decisions import set_status
 from graph.inert import inert
 from graph.memo import card_citation, render_memo, restatus
 from graph.policy import assess
@@ -142,7 +143,7 @@ def test_a_forged_name_survives_a_status_change_only_as_text() -> None:
         assessment=assess(profile, load_prices()).model_dump(mode="json"),
         use_case=profile.use_case,
     )
-    store.set_memo_status(record.id, "rejected", FORGED_NAME, at="2026-03-01T10:00:00+00:00")
+    set_status(store, record.id, "rejected", FORGED_NAME, at="2026-03-01T10:00:00+00:00")
     stored = store.get_memo(record.id)
     assert stored is not None
     assert_inert(stored.markdown, headings, visible=["rejected (by Mallory"])

@@ -36,11 +36,11 @@ from slack_fake import (
     Sent,
     press,
 )
-from test_slack_app import Running
-from test_slack_app import run_app as slack_app_harness
+from slack_harness import Running
+from slack_harness import run_app as slack_app_harness
 
-from bot import blocks
-from bot.slack_app import interview_id
+from bot.slack import blocks
+from bot.slack.payloads import interview_id
 from graph.claude import Claude
 from graph.interview import Interviews
 from knowledge.db import open_db
@@ -572,7 +572,7 @@ def test_listeners_ignore_requests_they_cannot_use(
         command = {"command": "/advisor", "text": "route tickets", "team_id": TEAM}
         command |= {"channel_id": CHANNEL, "user_id": "U0ANA"}
         del command[detail]
-        app.advisor.on_command(ack=ack, command=command, respond=None)  # type: ignore[arg-type]
+        app.advisor.listeners.on_command(ack=ack, command=command, respond=None)  # type: ignore[arg-type]
     else:
         thread = open_interview(app, fake)
         message = last_question(fake, thread)
@@ -583,7 +583,8 @@ def test_listeners_ignore_requests_they_cannot_use(
             "container": {"channel_id": CHANNEL, "thread_ts": thread, "message_ts": message["ts"]},
             "actions": [action],
         }
-        listener = app.advisor.on_submit if kind == "submit" else app.advisor.on_answer
+        on = app.advisor.listeners
+        listener = on.on_submit if kind == "submit" else on.on_answer
         listener(ack=ack, body=body, action=action)
     app.idle()
     assert acks

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot import blocks
+from bot.slack import blocks
 from graph.turns import Citation, Ended, Option, Question, Reply
 
 HOSTILE = "<!channel> hi <@U0123ABC> see <https://evil.example|click here> & <!here>"

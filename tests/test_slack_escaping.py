@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 from slack_fake import TEAM, FakeSlack, press
-from test_slack_app import CHANNEL, Running, run_app, start
+from slack_harness import CHANNEL, Running, run_app, start
 
-from bot import blocks
-from bot.slack_app import interview_id
+from bot.slack import blocks
+from bot.slack.payloads import interview_id
 
 # As Slack delivers them: a real @channel, a mention of someone, a masked link, and the
 # same characters typed literally (which Slack sends escaped).

@@ -15,8 +15,9 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_fake import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 
-from bot import slack_app
-from bot.slack_app import SlackAdvisor, make_client
+from bot.slack import registry
+from bot.slack.app import SlackApp
+from bot.slack.webapi import make_client
 from graph.store import Store
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
@@ -37,7 +38,7 @@ class NoEngine:
 @pytest.fixture
 def app() -> Iterator[Any]:
     with FakeSlack() as fake:
-        advisor = SlackAdvisor(
+        advisor = SlackApp(
             NoEngine(),  # type: ignore[arg-type]
             make_client(BOT_TOKEN, fake.url),
             signing_secret=SIGNING_SECRET,
@@ -48,20 +49,20 @@ def app() -> Iterator[Any]:
 
 def test_the_slash_command_is_declared(manifest: dict[str, Any]) -> None:
     commands = manifest["features"]["slash_commands"]
-    assert [c["command"] for c in commands] == [slack_app.COMMAND]
+    assert [c["command"] for c in commands] == [registry.COMMAND]
     assert commands[0]["url"].endswith("/slack/events")
 
 
 def test_subscribed_events_are_exactly_the_ones_handled(manifest: dict[str, Any]) -> None:
     declared = set(manifest["settings"]["event_subscriptions"]["bot_events"])
-    handled = {name for names in slack_app.EVENTS.values() for name in names}
+    handled = {name for names in registry.EVENTS.values() for name in names}
     assert declared == handled
 
 
 def test_interactivity_and_home_tab_match_the_listeners(manifest: dict[str, Any]) -> None:
-    assert manifest["settings"]["interactivity"]["is_enabled"] is bool(slack_app.ACTIONS)
+    assert manifest["settings"]["interactivity"]["is_enabled"] is bool(registry.ACTIONS)
     home = manifest["features"]["app_home"]
-    assert home["home_tab_enabled"] is ("app_home_opened" in slack_app.EVENTS)
+    assert home["home_tab_enabled"] is ("app_home_opened" in registry.EVENTS)
     # No message.im subscription, so no Messages tab that would look broken.
     assert home["messages_tab_enabled"] is False
     assert manifest["settings"]["socket_mode_enabled"] is True
@@ -71,9 +72,9 @@ def test_interactivity_and_home_tab_match_the_listeners(manifest: dict[str, Any]
 def test_scopes_are_exactly_what_the_code_needs(manifest: dict[str, Any]) -> None:
     declared = set(manifest["oauth_config"]["scopes"]["bot"])
     events = manifest["settings"]["event_subscriptions"]["bot_events"]
-    needed = {slack_app.COMMAND_SCOPE}
-    needed |= {slack_app.EVENT_SCOPES[e] for e in events if slack_app.EVENT_SCOPES[e]}
-    needed |= {s for s in slack_app.METHOD_SCOPES.values() if s}
+    needed = {registry.COMMAND_SCOPE}
+    needed |= {registry.EVENT_SCOPES[e] for e in events if registry.EVENT_SCOPES[e]}
+    needed |= {s for s in registry.METHOD_SCOPES.values() if s}
     assert declared == needed, f"unused: {declared - needed}, missing: {needed - declared}"
     assert "user" not in manifest["oauth_config"]["scopes"]  # no user token at all
 
@@ -82,21 +83,21 @@ def _requests() -> dict[str, BoltRequest]:
     form = {"content-type": ["application/x-www-form-urlencoded"]}
     as_json = {"content-type": ["application/json"]}
     requests = {
-        slack_app.COMMAND: BoltRequest(
+        registry.COMMAND: BoltRequest(
             body=urllib.parse.urlencode(
-                {"command": slack_app.COMMAND, "text": "x", "team_id": "T", "user_id": "U"}
+                {"command": registry.COMMAND, "text": "x", "team_id": "T", "user_id": "U"}
             ),
             headers=form,
         )
     }
-    for event in slack_app.EVENTS:
+    for event in registry.EVENTS:
         body = {
             "type": "event_callback",
             "team_id": "T",
             "event": {"type": event, "user": "U", "channel": "C", "ts": "1.1"},
         }
         requests[event] = BoltRequest(body=json.dumps(body), headers=as_json)
-    for action in slack_app.ACTIONS:
+    for action in registry.ACTIONS:
         payload = {
             "type": "block_actions",
             "team": {"id": "T"},
@@ -123,10 +124,10 @@ def test_every_registered_listener_is_in_the_registry_and_vice_versa(app: Any) -
         for listener in hits:
             matched_by[id(listener)].append(name)
     orphans = [listener for listener in listeners if not matched_by[id(listener)]]
-    assert not orphans, "a listener is registered outside the registry in bot/slack_app.py"
+    assert not orphans, "a listener is registered outside the registry in bot/registry.py"
 
 
 def test_app_token_methods_are_not_bot_scopes(manifest: dict[str, Any]) -> None:
     # Socket Mode's apps.connections.open uses the xapp- token's own scope.
     declared = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert not declared & set(slack_app.APP_TOKEN_METHODS.values())
+    assert not declared & set(registry.APP_TOKEN_METHODS.values())

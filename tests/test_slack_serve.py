@@ -14,9 +14,11 @@ from slack_fake import BOT_TOKEN, SIGNING_SECRET, FakeSlack
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.cli import cli
-from bot.serve import Settings, body_problem, build, settings_from_env
-from bot.slack_app import SetupError, make_client, whoami
-from bot.socket_mode import GuardedSocketModeHandler
+from bot.slack.app import build
+from bot.slack.config import Settings, SetupError, settings_from_env
+from bot.slack.http_edge import body_problem
+from bot.slack.socket_mode import GuardedSocketModeHandler
+from bot.slack.webapi import make_client, whoami
 
 
 @pytest.fixture
@@ -112,7 +114,7 @@ def test_rate_limited_calls_wait_as_long_as_retry_after_says(
     fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slept: list[float] = []
-    monkeypatch.setattr("bot.slack_app.time.sleep", slept.append)
+    monkeypatch.setattr("bot.slack.webapi.time.sleep", slept.append)
     client = make_client(BOT_TOKEN, fake.url, jitter=0.5)
     fake.fail_next(2, 429, retry_after=7, method="chat.postMessage")
     result = client.chat_postMessage(channel="C1", text="hello")

@@ -28,8 +28,8 @@ from socket_fake import (
     read_frame,
 )
 
-from bot.slack_app import interview_id
-from bot.socket_mode import PromptSocketModeClient, client_class, missing_internals
+from bot.slack.payloads import interview_id
+from bot.slack.socket_mode import PromptSocketModeClient, client_class, missing_internals
 from graph.store import AnswerRecord, Store
 
 CHANNEL = "C0CHAN"

@@ -1,6 +1,5 @@
-"""The store's outbox, inbox and thread holds under contention: each message is claimed
-by one sender only, in order per interview; work of a dead process is taken over; the
-queries App Home and `/advisor list` use."""
+"""The Slack tables' outbox, inbox and thread holds under contention: each message is
+claimed by one sender only, in order per interview; work of a dead process is taken over."""
 
 from __future__ import annotations
 
@@ -11,13 +10,14 @@ from collections import defaultdict
 
 import pytest
 
-from graph.store import Busy, Store, new_owner, retire_owner
+from bot.slack.tables import Busy, SlackTables, new_owner, retire_owner
+from graph.store import Store
 
 
 def dead_owner() -> str:
     """The owner name of a process that has exited."""
     proc = subprocess.run(
-        [sys.executable, "-c", "from graph.store import new_owner; print(new_owner())"],
+        [sys.executable, "-c", "from bot.slack.tables import new_owner; print(new_owner())"],
         capture_output=True,
         text=True,
         check=True,
@@ -26,7 +26,7 @@ def dead_owner() -> str:
 
 
 def test_racing_senders_on_two_connections_send_each_message_once_and_in_order() -> None:
-    writer = Store()
+    writer = SlackTables(Store())
     interviews = [f"T:C:{n}" for n in range(4)]
     for iid in interviews:
         writer.enqueue(iid, [("post", {"n": n}) for n in range(25)])
@@ -34,7 +34,7 @@ def test_racing_senders_on_two_connections_send_each_message_once_and_in_order()
     claims: list[int] = []
     guard = threading.Lock()
 
-    def sender(store: Store) -> None:
+    def sender(store: SlackTables) -> None:
         owner = new_owner()
         for _ in range(400):
             for iid in interviews:
@@ -46,7 +46,8 @@ def test_racing_senders_on_two_connections_send_each_message_once_and_in_order()
                     sent[iid].append(int(item.payload["n"]))
                 assert store.delivered(item.id, owner)
 
-    stores = [Store(), Store()]  # two connections: as two processes would have
+    # Two connections, as two processes would have.
+    stores = [SlackTables(Store()), SlackTables(Store())]
     threads = [threading.Thread(target=sender, args=(stores[n % 2],)) for n in range(6)]
     for t in threads:
         t.start()
@@ -59,7 +60,7 @@ def test_racing_senders_on_two_connections_send_each_message_once_and_in_order()
 
 
 def test_a_message_waiting_for_a_retry_holds_back_the_ones_behind_it() -> None:
-    store = Store()
+    store = SlackTables(Store())
     owner = new_owner()
     store.enqueue("i", [("post", {"n": 1}), ("post", {"n": 2})])
     item = store.claim_next("i", owner)
@@ -71,7 +72,7 @@ def test_a_message_waiting_for_a_retry_holds_back_the_ones_behind_it() -> None:
 
 
 def test_a_claim_of_a_dead_process_is_taken_over_and_a_live_one_is_not() -> None:
-    store = Store()
+    store = SlackTables(Store())
     store.enqueue("i", [("post", {"n": 1})])
     alive, other = new_owner(), new_owner()
     assert store.claim_next("i", alive) is not None
@@ -84,7 +85,7 @@ def test_a_claim_of_a_dead_process_is_taken_over_and_a_live_one_is_not() -> None
 
 
 def test_unhandled_inbox_items_of_a_dead_process_are_adopted_once() -> None:
-    store = Store()
+    store = SlackTables(Store())
     gone = dead_owner()
     live = new_owner()
     kept = store.receive("i", "reply", {"text": "82%"}, owner=gone, event_id="Ev1")
@@ -97,7 +98,7 @@ def test_unhandled_inbox_items_of_a_dead_process_are_adopted_once() -> None:
 
 
 def test_a_thread_is_worked_on_by_one_process_at_a_time() -> None:
-    store, other_store = Store(), Store()
+    store, other_store = SlackTables(Store()), SlackTables(Store())
     first, second = new_owner(), new_owner()
     store.hold_thread("i", first, thread=("C", "1.0"))
     store.hold_thread("i", first)  # re-entrant for its holder
@@ -110,46 +111,12 @@ def test_a_thread_is_worked_on_by_one_process_at_a_time() -> None:
 
 
 def test_sent_messages_are_pruned_but_each_interviews_newest_is_kept() -> None:
-    store = Store()
+    store = SlackTables(Store())
     owner = new_owner()
     store.enqueue("i", [("post", {"n": n}) for n in range(3)])
     while (item := store.claim_next("i", owner)) is not None:
         store.delivered(item.id, owner, sent_ts=f"1.{item.id}")
-    assert store.prune_outbox(older_than=0) == 2
+    assert store.prune(older_than=0) == 2
     [kept] = store.outbox("i")
     assert kept.sent_ts == "1.3" and kept.payload == {}
     assert store.last_sent_ts("i", before=99) == "1.3"
-
-
-def test_interviews_by_channel_prefix_and_by_who_took_part() -> None:
-    store = Store()
-    store.create_interview(
-        "T:C1:1",
-        use_case="a",
-        by="Ana",
-        at="2024-01-01T00:00:00+00:00",
-        origin={"user_id": "U0ANA"},
-    )
-    store.create_interview(
-        "T:C1:2",
-        use_case="b",
-        by="Ben",
-        at="2024-01-02T00:00:00+00:00",
-        origin={"user_id": "U0BEN"},
-    )
-    store.create_interview(
-        "T:C2:3",
-        use_case="c",
-        by="Ben",
-        at="2024-01-03T00:00:00+00:00",
-        origin={"user_id": "U0BEN"},
-    )
-    store.create_interview("T:C1_:4", use_case="d", by="Chi", at="2024-01-04T00:00:00+00:00")
-    store.record_answer(
-        "T:C2:3", question_id="task", text="x", by="Ana Lopez", at="2024-01-05T00:00:00+00:00"
-    )
-    assert [r.id for r in store.list_interviews(prefix="T:C1:")] == ["T:C1:2", "T:C1:1"]
-    assert [r.id for r in store.list_interviews(prefix="T:C1:", limit=1)] == ["T:C1:2"]
-    assert store.answered_by("Ana Lopez") == ["T:C2:3"]
-    mine = store.list_interviews(prefix="T:", involving=("U0ANA", "Ana Lopez"))
-    assert [r.id for r in mine] == ["T:C2:3", "T:C1:1"]  # started one, answered in another

@@ -23,10 +23,13 @@ from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.builtin.connection import Connection, ConnectionState
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
+
+from bot.slack.config import SetupError
 
 log = logging.getLogger("advisor.socket_mode")
 
@@ -193,3 +196,21 @@ class GuardedSocketModeHandler(SocketModeHandler):
             client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
             return
         super().handle(client, req)
+
+
+def connect(app: App, app_token: str, problem: Problem) -> GuardedSocketModeHandler:
+    """A connected Socket Mode handler with the HTTP edge's shape check (``problem``); a
+    rejected app token is a ``SetupError``."""
+    handler = GuardedSocketModeHandler(app, app_token, problem)
+    try:
+        handler.connect()
+    except SlackApiError as err:
+        code = err.response.get("error", "unknown_error")
+        raise SetupError(
+            f"Slack rejected SLACK_APP_TOKEN ({code}). Generate an app-level token with the "
+            "connections:write scope under Basic Information > App-Level Tokens, and check "
+            "that Socket Mode is enabled."
+        ) from None
+    except OSError as err:
+        raise SetupError(f"Could not open the Socket Mode connection: {err}.") from None
+    return handler

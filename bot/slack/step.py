@@ -1,0 +1,304 @@
+"""One kept inbox item through the engine: start, reply or choose, and the plan of what the
+thread gets, written to the outbox in the same transaction that marks the item handled.
+
+A step runs on its thread's work queue and holds the thread across processes
+(bot/slack/runner.py). It is safe to run again: an item whose earlier try got through the
+engine and died before its messages were queued is not answered twice, the thread is only
+caught up with where the interview stands. A database that stays busy means "later", not
+"lost": the item stays in the inbox and is tried again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from functools import partial
+from typing import Any, Protocol
+
+from bot.slack import blocks
+from bot.slack import plan as planning
+from bot.slack.delivery import Delivery, Outbox, describe
+from bot.slack.faults import fault
+from bot.slack.payloads import Where, where_kept
+from bot.slack.plan import CANCELLED, LOST_CANCEL, Plan
+from bot.slack.runner import Runner
+from bot.slack.tables import Busy, InboxItem, SlackTables, is_busy
+from bot.slack.webapi import BotIdentity, Names, WebApi
+from graph.decisions import set_status
+from graph.store import MemoStatus, Store
+from graph.turns import Ended, Question
+
+log = logging.getLogger("advisor.slack")
+
+
+class Engine(Protocol):
+    """What the Slack app needs from ``graph.interview.Interviews``."""
+
+    store: Store
+
+    def start(
+        self, interview_id: str, *, use_case: str, by: str, origin: dict[str, str] | None = None
+    ) -> list[Any]: ...
+
+    def reply(self, interview_id: str, text: str, *, by: str) -> list[Any]: ...
+
+    def choose(
+        self, interview_id: str, question_id: str, values: list[str], *, by: str
+    ) -> list[Any]: ...
+
+    def pending(self, interview_id: str) -> Question | None: ...
+
+    def exists(self, interview_id: str) -> bool: ...
+
+
+BUSY_KEPT = (
+    "I'm busy right now, so your reply is waiting in line. It is saved; "
+    "I'll answer here as soon as I can."
+)
+ALREADY_ANSWERED = (
+    "That question was already answered, so I left it as it was. "
+    "The current question is the latest one in this thread."
+)
+
+
+class Steps:
+    """Inbox items -> engine -> outbox, one thread at a time."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        tables: SlackTables,
+        runner: Runner,
+        outbox: Outbox,
+        api: WebApi,
+        names: Names,
+        bot: BotIdentity,
+        timings: Delivery,
+    ) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.tables = tables
+        self.runner = runner
+        self.outbox = outbox
+        self.api = api
+        self.names = names
+        self.bot = bot
+        self.timings = timings
+        self._busy_tries: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def queue(self, item: InboxItem) -> None:
+        """Handle ``item`` behind its thread's earlier work; say sorry there if it fails."""
+        where = where_kept(item.payload)
+        iid = item.interview_id
+        apologise = partial(self.api.apologise, where, None)
+        self.runner.submit(iid, partial(self.handle, item), label=iid, failed=apologise)
+
+    def handle(self, item: InboxItem) -> None:
+        """One kept reply, click or start: the engine step and its messages, queued in the
+        outbox in one transaction; then sent."""
+        where = where_kept(item.payload)
+        try:
+            self._step(item, where)
+        except Exception as err:
+            if is_busy(err):
+                self._busy_later(item, where)
+                return
+            with contextlib.suppress(Exception):  # a poisoned item is not replayed forever
+                self.tables.finish_inbox(item.id, error=describe(err))
+            raise
+        with self._lock:
+            self._busy_tries.pop(item.id, None)
+        fault("before_post")
+        self.outbox.deliver_quietly(item.interview_id)
+
+    def _step(self, item: InboxItem, where: Where) -> None:
+        iid = item.interview_id
+        thread = (where.channel, where.thread_ts or "")
+        with self.runner.holding(iid, wait=self.timings.hold_wait, thread=thread):
+            fresh = self.tables.inbox_item(item.id)
+            if fresh is None or fresh.done_at is not None:
+                return
+            pending = self.engine.pending(iid)  # read once per step: each read costs
+            key = self._shown_key(iid, pending)
+            if fresh.started_key is not None and fresh.started_key != key:
+                # An earlier try got through the engine and died before its messages were
+                # queued: do not answer twice, just make sure the thread shows where it is.
+                plan = self._catch_up(iid, where, pending, key)
+            else:
+                self.tables.start_inbox(item.id, key)
+                fault("before_answer")
+                plan = self._run(item, where, pending)
+                fault("after_answer")
+            self.tables.enqueue(
+                iid,
+                plan.items,
+                shown_key=plan.shown,
+                forget_question=plan.forget_question,
+                finish_inbox=item.id,
+            )
+
+    def _run(self, item: InboxItem, where: Where, pending: Question | None) -> Plan:
+        data, iid = item.payload, item.interview_id
+        if item.kind == "start":
+            use_case, intro = str(data.get("use_case") or ""), bool(data.get("intro"))
+            return self._start(iid, where, use_case, intro, pending)
+        if item.kind == "reply":
+            return self._reply(iid, where, str(data.get("text") or ""), pending)
+        if item.kind == "choose":
+            return self._choose(
+                iid,
+                where,
+                str(data.get("question_id") or ""),
+                [str(v) for v in data.get("values") or []],
+                [str(v) for v in data.get("labels") or []],
+                data.get("message") or {},
+                pending,
+            )
+        log.warning("advisor: unknown inbox item %s for thread %s", item.kind, iid)
+        return Plan()
+
+    # -- the three kinds of input ------------------------------------------------------
+
+    def _start(
+        self, iid: str, where: Where, use_case: str, intro: bool, pending: Question | None
+    ) -> Plan:
+        if self.engine.exists(iid):
+            return self._catch_up(iid, where, pending)
+        assert where.thread_ts is not None
+        first = [planning.post(where, blocks.parent_message(use_case, where.user))] if intro else []
+        origin = {
+            "source": "slack",
+            "team_id": self.bot.team_id,
+            "channel_id": where.channel,
+            "thread_ts": where.thread_ts,
+            "user_id": where.user,
+        }
+        link = self.api.permalink(where.channel, where.thread_ts)
+        if link:
+            origin["permalink"] = link
+        turns = self.engine.start(iid, use_case=use_case, by=self.names(where.user), origin=origin)
+        plan = planning.of_turns(where, turns)
+        plan.items[:0] = first
+        return plan
+
+    def _reply(self, iid: str, where: Where, text: str, before: Question | None) -> Plan:
+        if before is None and not self.engine.exists(iid):
+            return Plan()
+        if not text:  # a bare @advisor in the thread: show where the interview stands
+            return planning.of_turns(where, [before] if before else [])
+        turns = self.engine.reply(iid, text, by=self.names(where.user))
+        live = planning.live_question(self.tables.thread(iid))
+        retire, forget = planning.retire_typed(where, before, planning.asked(turns), live, text)
+        plan = planning.of_turns(where, turns)
+        # The next question first, the old question's buttons off after: what the team is
+        # waiting for arrives one Web API call sooner.
+        plan.items.extend(retire)
+        plan.forget_question = forget
+        return plan
+
+    def _choose(
+        self,
+        iid: str,
+        where: Where,
+        question_id: str,
+        values: list[str],
+        labels: list[str],
+        message: dict[str, Any],
+        pending: Question | None,
+    ) -> Plan:
+        if pending is None or pending.id != question_id:
+            # A second click, or a click on an old question: nothing to answer. Take the
+            # buttons off that message and tell only the person who clicked.
+            try:
+                self.api.ephemeral(where, blocks.notice(ALREADY_ANSWERED))
+            except Exception as exc:  # a private note is a nicety; the tidy-up still goes out
+                log.warning("advisor: no ephemeral note in thread %s: %s", iid, exc)
+            return Plan(planning.strip_buttons(where, message))
+        turns = self.engine.choose(iid, question_id, values, by=self.names(where.user))
+        live = planning.live_question(self.tables.thread(iid))
+        answered = ", ".join(labels)
+        done, forget = planning.retire_clicked(
+            where, pending, planning.asked(turns), live, answered
+        )
+        plan = planning.of_turns(where, turns)
+        plan.items[:0] = done
+        plan.forget_question = forget
+        return plan
+
+    # -- where a thread stands ---------------------------------------------------------
+
+    def _shown_key(self, iid: str, pending: Question | None) -> str | None:
+        record = None if pending is not None else self.store.get_interview(iid)
+        return planning.shown_key(pending, record)
+
+    def _catch_up(
+        self, iid: str, where: Where, pending: Question | None, key: str | None = None
+    ) -> Plan:
+        """Messages a thread is missing because a process died between an engine step and
+        queueing what it said: the pending question, or the memo, or the cancellation."""
+        record = None if pending is not None else self.store.get_interview(iid)
+        key = key or planning.shown_key(pending, record)
+        thread = self.tables.thread(iid)
+        if key is None or (thread is not None and thread.shown_key == key):
+            return Plan()
+        if pending is not None:
+            return planning.of_turns(where, [pending])
+        if key == CANCELLED:
+            return planning.of_turns(where, [Ended(text=LOST_CANCEL)])
+        memo = self.store.get_memo(record.memo_id) if record and record.memo_id else None
+        if memo is None:
+            return Plan()
+        return planning.of_memo(where, memo)
+
+    def reconcile(self, iid: str, where: Where) -> None:
+        """At start-up: queue what this thread should show but was never queued."""
+        thread = self.tables.thread(iid)
+        if thread is not None and thread.shown_key == self._shown_key(
+            iid, self.engine.pending(iid)
+        ):
+            self.outbox.deliver_quietly(iid)
+            return
+        try:
+            with self.runner.holding(iid, wait=0.0):
+                plan = self._catch_up(iid, where, self.engine.pending(iid))
+                self.tables.enqueue(iid, plan.items, shown_key=plan.shown)
+        except Busy:
+            return  # another process is working on it and will queue what it shows
+        self.outbox.deliver_quietly(iid)
+
+    def _busy_later(self, item: InboxItem, where: Where) -> None:
+        """The database stayed locked: the item is kept in the inbox; try again shortly,
+        and tell the thread once that its reply is waiting."""
+        with self._lock:
+            tries = self._busy_tries.get(item.id, 0) + 1
+            self._busy_tries[item.id] = tries
+        log.warning(
+            "advisor: database busy handling %s #%d in thread %s (try %d); retrying",
+            item.kind,
+            item.id,
+            item.interview_id,
+            tries,
+        )
+        if tries == 1 and item.kind != "start":
+            self.api.say(where, blocks.notice(BUSY_KEPT))
+        delay = min(self.timings.cap, self.timings.base * 2 ** (tries - 1))
+        self.runner.later(delay, partial(self.queue, item))
+
+    # -- the memo's buttons (not engine steps) ------------------------------------------
+
+    def decide(self, iid: str, where: Where, memo_id: str, status: MemoStatus) -> None:
+        """Accept or reject a memo: the summary shows it, and the file goes up again."""
+        memo = self.store.get_memo(memo_id)
+        if memo is None:
+            self.api.ephemeral(where, blocks.notice("I can't find that memo any more."))
+            return
+        if memo.status == status:
+            self.api.ephemeral(where, blocks.notice(f"This memo is already {status}."))
+            return
+        memo = set_status(self.store, memo.id, status, self.names(where.user))
+        self.outbox.send_now(iid, planning.decided(where, memo))
+
+    def revise(self, iid: str, where: Where) -> None:
+        self.outbox.send_now(iid, [planning.post(where, blocks.revise_help())])
