@@ -25,7 +25,15 @@ class Citation(BaseModel):
 
 
 class Question(BaseModel):
-    """The pending question. ``options`` is empty for free-text questions."""
+    """The pending question. ``options`` is empty for free-text questions.
+
+    With ``confirm`` it asks to confirm a reading rather than for an answer: ``read_values``
+    holds the profile values understood (``None`` = noted as not sure), ``read`` the option
+    values to show ticked (for a question without options, the values as short text), and
+    ``read_text`` the reading in words. ``yes``, ``ok`` or an empty reply keeps it (or
+    :meth:`graph.interview.Interviews.confirm`, or buttons/checkboxes equal to ``read``);
+    anything else is read as a new answer.
+    """
 
     kind: Literal["question"] = "question"
     id: str
@@ -39,6 +47,10 @@ class Question(BaseModel):
     hint: str = ""  # set when the last answer could not be read
     number: int = 1  # "question 4 of about 10"
     total: int = 1
+    confirm: bool = False
+    read: list[str] = Field(default_factory=list)
+    read_values: dict[str, Any] = Field(default_factory=dict)
+    read_text: str = ""
 
 
 class Reply(BaseModel):

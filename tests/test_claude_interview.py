@@ -230,11 +230,16 @@ def test_a_reply_that_times_out_is_still_read_offline(tmp_path: Path) -> None:
         assert isinstance(turns[-1], Question) and turns[-1].id == "task"
         service.choose("cli:t", "task", ["classification"], by="U1")
         turns = service.reply("cli:t", "it makes things up and it's slow", by="U1")
+        # Read offline, and (words for a list question, with no model to agree) confirmed.
+        shown = turns[-1]
+        assert isinstance(shown, Question) and shown.confirm
+        assert shown.read == ["hallucination", "too_slow"]
+        assert service.store.answers("cli:t")[-1].text == "it makes things up and it's slow"
+        turns = service.reply("cli:t", "yes", by="U1")
     profile = service.profile("cli:t")
     assert profile is not None and profile.task_type == "classification"
     assert profile.problems == ["hallucination", "too_slow"]
-    assert service.store.answers("cli:t")[-1].text == "it makes things up and it's slow"
-    assert isinstance(turns[-1], Question)
+    assert isinstance(turns[-1], Question) and turns[-1].id != "problems"
 
 
 # -- prompt injection --------------------------------------------------------------------
