@@ -147,7 +147,11 @@ def _parse(question: QuestionSpec, text: str, fields: Sequence[str] | None = Non
     wanted = [f for f in (fields or question.fields) if f in question.fields] or list(
         question.fields
     )
-    return validated(question, READERS[question.kind](question, said(clean, wanted)))
+    reading = said(clean, wanted)
+    parsed = READERS[question.kind](question, reading)
+    if not parsed.ok and reading.reply.clauses[0].unsure:
+        return Parsed(skipped=True)  # "no idea, I only started last week"
+    return validated(question, parsed)
 
 
 def parse_answer(

@@ -183,7 +183,7 @@ PHRASINGS: list[tuple[str, str, Any]] = [
     ("eval", "82%", {"baseline_score": 0.82}),
     ("eval", "82 percent", {"baseline_score": 0.82}),
     ("eval", "120%", FAIL),
-    ("eval", "a few hundred", Confirm(eval_set_size=300)),  # vague: read low, confirmed
+    ("eval", "a few hundred", Confirm(eval_set_size=200)),  # vague: read low, confirmed
     ("eval", "yes", FAIL),
     (
         "eval",
@@ -247,7 +247,7 @@ PHRASINGS: list[tuple[str, str, Any]] = [
     ),
     ("examples", "none", {"labeled_examples": 0}),
     ("examples", "we have no labelled data", {"labeled_examples": 0}),
-    ("examples", "a few hundred", Confirm(labeled_examples=300)),
+    ("examples", "a few hundred", Confirm(labeled_examples=200)),
     ("examples", "a lot", FAIL),
     ("examples", "yes", FAIL),
     ("examples", "3,000 and 500", Confirm(labeled_examples=3000)),

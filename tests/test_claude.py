@@ -845,4 +845,4 @@ def test_a_long_unpunctuated_text_is_not_rescanned_per_mention() -> None:
 
     text = "few shot and json and system prompt " * 600  # one clause, 1,800 mentions
     passes, chars = _passes(lambda: stated("techniques_tried", text))
-    assert passes == 1 and chars <= len(text)
+    assert passes <= 2 and chars <= len(text)  # the vocabulary pass (and its whole-clause pass)

@@ -897,3 +897,41 @@ def test_constraints_said_in_words_are_recorded_not_lost(service: Interviews) ->
     profile = service.profile("r:5")
     assert profile is not None and profile.latency_critical is True
     assert profile.human_review is False and profile.deployment == "hosted_api"
+
+
+# --- with a model: list questions in words go to the extraction --------------------------
+
+
+def test_words_for_a_list_question_go_to_the_model_and_agreement_keeps_them_firm() -> None:
+    llm = FakeLLM()
+    service = Interviews(llm=llm)
+    service.start("m:1", use_case="Route tickets", by="dana")
+    service.reply("m:1", "1", by="dana")
+    llm.to_extract = {"problems": ["hallucination", "too_slow"]}
+    turns = service.reply("m:1", "invents stuff, slow", by="dana")  # short, but words
+    assert llm.calls[-1] == "extract:problems"
+    assert _question(turns).id == "stable"  # both readings agree: no confirmation needed
+    profile = service.profile("m:1")
+    assert profile is not None and [p.value for p in profile.problems or []] == [
+        "hallucination",
+        "too_slow",
+    ]
+
+
+def test_a_model_and_offline_disagreeing_on_a_list_show_the_models_reading_to_confirm() -> None:
+    llm = FakeLLM()
+    service = Interviews(llm=llm)
+    service.start("m:2", use_case="Route tickets", by="dana")
+    service.reply("m:2", "1", by="dana")
+    llm.to_extract = {"problems": ["hallucination"]}
+    said = "it invents stuff, and latency isn't something anyone complains about"
+    turns = service.reply("m:2", said, by="dana")
+    q = _question(turns)
+    assert q.id == "problems" and q.confirm and q.read == ["hallucination"]  # the model's
+    assert "two ways" in q.hint and "'the first'" in q.hint
+    service.reply("m:2", "the first", by="dana")  # the offline reading after all
+    profile = service.profile("m:2")
+    assert profile is not None and [p.value for p in profile.problems or []] == [
+        "hallucination",
+        "too_slow",
+    ]

@@ -65,7 +65,8 @@ _NO_EVAL = re.compile(
     r"^(?:no|nope|none|nah|zero|nothing|not yet|not really|never|no eval|no evals)(?: yet)?\b|^0$|"
     r"\b(?:no|zero|without an?|(?:don't|do not) (?:really )?have (?:an?(?:ny)?|one)|"
     r"haven't got (?:an?(?:ny)?|one)|haven't (?:built|made|done) (?:an?(?:ny)?|one)|"
-    r"there's no|there is no|we have no|lack an?)\s*(?:real |proper |formal |actual )?"
+    r"there's no|there is no|we have no|lack an?|(?:don't|do not) think (?:there is|there's|we have)"
+    r")\s*(?:real |proper |formal |actual )?"
     r"(?:evals?|evaluations?(?: set)?|eval sets?|test sets?|benchmarks?|evaluation data|one)?\b|"
     r"\b(?:eyeball\w*|vibes?|gut feel\w*|spot[- ]check\w*|"
     r"don't (?:score|measure|grade|track) (?:it|them)|"
@@ -346,6 +347,10 @@ def read_examples(question: QuestionSpec, said: Said) -> Parsed:
     elif _ZERO_EXAMPLES.search(said.text):
         values["labeled_examples"] = 0
         near = -1
+    elif _UNLABELLED.search(said.text):  # "tons of data, but unlabelled"
+        values["labeled_examples"] = 0
+        reading.doubts.append(NEGATION)
+        near = -1
     else:
         near = -1
     clean = _clean(said.reply, near)
@@ -408,19 +413,25 @@ def _clean(reply: Reply, sentence: int) -> tuple[bool, bool, bool] | str | None:
 
 _PER = (
     r"(?P<p>months?|mo|mth|monthly|days?|daily|weekdays?|weeks?|wk|weekly|years?|yr|yearly|"
-    r"annually|hours?|hr|hourly)"
+    r"annually|hours?|hr|hourly|quarters?|quarterly|minutes?|min|seconds?|sec)"
 )
 _PERIOD = re.compile(
     r"^\s*(?:[a-z][a-z'-]*\s+){0,3}?(?:(?:a|an|per|each|every|/)\s*" + _PER + r"(?![\w-])"
+    r"|/\s*(?P<s>d|h|w|y)(?![\w-])"  # "5k/d"
     r"|(?P<q>daily|weekly|monthly|yearly|annually|hourly)(?![\w-]))"
 )
+_SHORT_PER = {"d": "day", "h": "hour", "w": "week", "y": "year"}
 _PER_MONTH = {
     "mo": 1.0, "mth": 1.0, "month": 1.0, "months": 1.0, "monthly": 1.0,
     "day": 30.0, "days": 30.0, "daily": 30.0, "weekday": 30.0, "weekdays": 30.0,
     "week": 52 / 12, "weeks": 52 / 12, "wk": 52 / 12, "weekly": 52 / 12,
     "year": 1 / 12, "years": 1 / 12, "yr": 1 / 12, "yearly": 1 / 12, "annually": 1 / 12,
     "hour": 720.0, "hours": 720.0, "hr": 720.0, "hourly": 720.0,
+    "quarter": 1 / 3, "quarters": 1 / 3, "quarterly": 1 / 3,
+    "minute": 43_200.0, "minutes": 43_200.0, "min": 43_200.0,
+    "second": 2_592_000.0, "seconds": 2_592_000.0, "sec": 2_592_000.0,
 }  # fmt: skip
+_PEAK = frozenset({"minute", "minutes", "min", "second", "seconds", "sec"})
 _CALL_WORDS = (
     r"(?:api )?(?:calls?|requests?|queries|runs|invocations|predictions|executions|"
     r"generations|completions)"
@@ -436,7 +447,7 @@ _IN_AFTER = re.compile(
 )
 _TOKENS_AFTER = re.compile(r"^\s*(?:k\s+)?tokens?(?!\w)")
 _GAP = (
-    r"(?:\s|[:=~]|is|are|of|about|around|average|averages|avg|roughly|ca|approx|maybe|"
+    r"(?:\s|[:=~]|is|are|of|at|about|around|average|averages|avg|roughly|ca|approx|maybe|"
     r"probably|like|~)*"
 )
 _IN_BEFORE = re.compile(r"(?:input|inputs|in|prompt|prompts|context)\s*(?:tokens?)?" + _GAP + "$")
@@ -472,7 +483,9 @@ def read_usage(question: QuestionSpec, said: Said) -> Parsed:
         before = text[nums[i - 1].end if i else 0 : n.start]
         period = _PERIOD.match(after)
         if period:
-            per = period.group("p") or period.group("q")
+            per = period.group("p") or period.group("q") or _SHORT_PER[period.group("s")]
+            if per in _PEAK:
+                reading.doubts.append(GUESS)  # a rate per second is often a peak: confirm
             calls = bool(re.search(_CALL_WORDS, after[: period.end()]))
             volumes.append((n.value * _PER_MONTH[per], n, calls))
         elif _CALLS.match(after) or _VOLUME_BEFORE.search(before):
@@ -508,6 +521,8 @@ def read_usage(question: QuestionSpec, said: Said) -> Parsed:
             if not full:
                 reading.doubts.append(GUESS)
             continue
+        if re.match(r"^\s*[/a-z]", text[n.end :]):
+            reading.doubts.append(GUESS)  # "5 k/d", "300 widgets": a unit it does not know
         reading.put(slot, n.value, n)
     values = _settle(reading, reply, slots, said.wanted)
     values = {k: round(v) for k, v in values.items()}
@@ -534,6 +549,13 @@ _OWNER_LEAD = re.compile(
 )
 
 
+_OWNER_TAIL = re.compile(
+    r"[,;\s]+(?:probably|maybe|perhaps|possibly|i think|i guess|i suppose|i believe|"
+    r"presumably|likely)[.!?]*$",
+    re.IGNORECASE,
+)
+
+
 def read_owner(question: QuestionSpec, said: Said) -> Parsed:
     reply = said.reply
     if _NOBODY.search(said.text) or _NOBODY_ALONE.match(said.text):
@@ -547,7 +569,7 @@ def read_owner(question: QuestionSpec, said: Said) -> Parsed:
         if stripped == name:
             break
         name = stripped
-    name = name.strip(" .!,;")
+    name = _OWNER_TAIL.sub("", name).strip(" .!,;")
     if len(name) > 200:
         return fail(question, "A name or a team is enough (under 200 characters).")
     if not re.search(r"[^\W\d_]", name):

@@ -56,7 +56,7 @@ _VAGUE_SCALED = re.compile(
     r"(?<![\w-])(?:a\s+)?(couple|few|handful|several)(?:\s+of)?\s+"
     r"(hundred|thousand|million|billion)s?(?![\w-])"
 )
-_VAGUE_COUNT = {"couple": 2, "few": 3, "handful": 5, "several": 3}
+_VAGUE_COUNT = {"couple": 2, "few": 2, "handful": 5, "several": 3}  # the lower end
 _PLURAL_SCALES = re.compile(
     r"(?<![\w-])(tens|hundreds)\s+of\s+(thousands|millions)(?![\w-])|"
     r"(?<![\w-])(dozens|hundreds|thousands|millions|billions)(?![\w-])"

@@ -38,6 +38,7 @@ _QUOTES = str.maketrans(
     {"’": "'", "‘": "'", "`": "'", "“": '"', "”": '"', "–": "-", "—": "-", "→": " -> "}
 )
 _SHORTCODE = re.compile(r":[a-z0-9_+-]{1,40}:")
+_BULLET = re.compile(r"(?m)^\s*[-*•·]+\s+")
 _YES_EMOJI = frozenset({"👍", "✅", "✔", "✔️", "👌", ":+1:", ":thumbsup:", ":white_check_mark:"})
 _NO_EMOJI = frozenset({"👎", "❌", "✖", ":-1:", ":thumbsdown:", ":x:"})
 
@@ -47,6 +48,8 @@ def prepare(text: str) -> str:
     spaces. A reply that is only a thumbs up (or down) becomes "yes" (or "no")."""
     text = _ANSI.sub(" ", text)
     text = unicodedata.normalize("NFKC", text)
+    # A bulleted list ("- drafting replies\n- so generation"): each bullet is a clause.
+    text = _BULLET.sub("; ", text)
     alone = text.strip()
     if alone in _YES_EMOJI:
         return "yes"
@@ -132,6 +135,7 @@ NEGATORS = re.compile(
         " | don't | doesn't | didn't | haven't | hasn't | hadn't | isn't | aren't | wasn't"
         " | weren't | won't | can't | cannot | couldn't | wouldn't | shouldn't | lack | lacks"
         " | lacking | nothing | nah | nope | hardly | barely | instead of | rather than"
+        " | unlikely | not likely"
         " | forget | drop"
     )
 )
@@ -183,6 +187,7 @@ HEDGES = re.compile(
         " | supposedly | in theory | i'd think | i would think | i imagine | i'd imagine"
         " | should be fine | should be ok | should be okay | should be alright"
         " | apparently | ish | if i remember | iirc | or something | i doubt | doubt it"
+        " | don't think | do not think | as far as i can tell | afaict"
     )
 )
 # For yes/no readings only: "mostly clean" is not clean.

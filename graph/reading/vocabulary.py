@@ -5,8 +5,9 @@ one above). A phrase is a regex fragment matched on word boundaries. Phrases nam
 the way people describe it: the technique ("JSON mode", "response schema", "function
 calling" are structured output; "a pipeline of prompts", "split it into two calls" are
 decomposition), the symptom ("different every run" is inconsistent, "makes up facts" is a
-hallucination), the frequency ("every sprint" is often). A phrase that starts with ``@`` is
-a topic word ("format", "accuracy", "cost"): it is only negated by a negator right before
+hallucination), the frequency ("every sprint" is often). A phrase that starts with ``=``
+counts only as a whole clause (a bare "prompt" in a list of what was tried). One that
+starts with ``@`` is a topic word ("format", "accuracy", "cost"): it is only negated by a negator right before
 it or a verdict after it (see graph/reading/text.py), so "it doesn't get the format right"
 still complains about the format while "format is fine" does not.
 
@@ -21,7 +22,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from graph.reading.text import Reply
+from graph.reading.text import FILLERS, Reply
 
 Table = dict[str, tuple[str, ...]]
 
@@ -148,6 +149,7 @@ off_voice: (?:doesn't|does not|don't|do not|not) <w>{0,2}sound like us | @voice 
     | generic copy | bland | stiff | corporate | cheesy | salesy | not (?:like )?us
     | not our (?:voice|tone|style) | (?:all )?sound(?:s)? the same
     | too (?:formal|casual|stiff|wordy) | personality | vibe
+    | sounds? (?:canned|robotic|generic|fake|stiff|bland|corporate|off|wrong|weird|salesy|cheesy) | canned
 refuses_harmless: refus\w* | won't (?:answer|help|do|touch) | declin\w*
     | (?:overly|too) (?:cautious|careful|safe|strict) | says? it can't | can't help with
     | false (?:refusals|positives) | apologi[sz]\w* | censor\w*
@@ -157,12 +159,16 @@ too_slow: slow\w* | @latency | @speed | takes? (?:too |way too |so )?long | lagg
 too_expensive: expensive | costs? (?:too much|a lot|a fortune) | costly | pricey | @costs?
     | @bills? | @budget | @spend(?:ing)? | too much money | burn\w* <w>?(?:money|cash|tokens)
     | not cheap | @price
+    | \$\$+
 accuracy_plateau: plateau\w* | stuck | @accura\w* | inaccura\w* | ceiling | flat\w*
     | (?:<cant>) (?:get|go|pass|break|move) (?:above|past|beyond|over|higher|any higher|any better)
     | (?:<cant>) (?:pass|improve|budge) | not (?:good|accurate) enough | wrong answers
     | not improving | stopped improving | maxed out | tops? out | no better than | misclassif\w*
     | misrout\w* | @precision | @recall | hit a wall | and not more | not more than | no further
-inconsistent: inconsisten\w* | unpredictab\w* | var(?:y|ies|ying|iable|iance) | flaky | random\w*
+    | miss(?:es|ing)? <w>?(?:obvious|a lot|many|some|lots|most|half)
+    | @quality | wrong | incorrect | errors? | mistakes? | not there yet
+    | mediocre | just ok
+inconsistent: inconsisten\w* | unpredictab\w* | var(?:y|ies|ying|iable|iance) | flaky | random(?:ly|ness)?
     | unreliab\w* | non-?deterministic | not (?:consistent|deterministic|reproducible)
     | different <w>{0,2}(?:<outputs>) | different (?:every|each) (?:time|run)
     | changes? (?:every|each) (?:time|run) | same <w>{0,2}(?:<item>|question)s? <w>{0,5}different
@@ -182,6 +188,7 @@ system_prompt: system (?:prompt|message|instructions?)s? | sys ?prompt | better 
     | instructions | role prompt\w* | persona | (?:do's|dos) and don'?ts | rules | guidelines
     | wrote (?:a |the )?<w>?prompt | rewr(?:ote|iting) the prompt | prompt with
     | (?:just|only) a prompt
+    | =(?:just |only )?(?:a |the |our )?prompts?
 few_shot: few[- ]?shot | (?:one|two|three|\d+|n|multi)[- ]shot
     | examples? (?:in|into) (?:the )?prompt
     | (?:example|sample|demo) (?:q&as?|pairs|emails|outputs|answers|inputs|invoices|tickets|cases)
@@ -195,6 +202,8 @@ structured_output: structured (?:outputs?|generation|json|responses?)
 chain_of_thought: chain[- ]of[- ]thoughts? | cot | step[- ]by[- ]step | reasoning
     | think(?:ing)? (?:first|step|through|out loud|aloud) | let (?:it|the model) (?:think|reason)
     | scratch ?pad | explain (?:its|the) reasoning | extended thinking | thinking mode
+    | (?:asked|told|let|have|make|made) (?:it|the model) (?:to )?(?:reason|think|explain)
+    | reason(?:s|ing)? (?:before|first)
 decomposition: decompos\w* | split(?:ting)? <w>{0,3}(?:into|in) <w>?(?:<parts>)
     | split(?:ting)? (?:it|the task|things|them)(?: up)? per
     | split(?:ting)? (?:it|the task|things) up
@@ -217,6 +226,7 @@ fine_tuning: fine[- ]?tun\w* | lora | trained (?:our own|a) model
 none: none(?: of (?:these|them|those))?(?: yet)? | nothing(?: yet| fancy| else)? | not yet
     | (?:haven't|have not) tried anything | just started | out of the box | off the shelf
     | zero[- ]shot | (?:just |only )?(?:the |a )?(?:<plain>) prompt(?:ing)?
+    | (?:haven't|have not) done anything | nothing special
 """)
 
 KNOWLEDGE = _table(r"""
@@ -228,11 +238,13 @@ none: self[- ]contained
     | nothing (?:beyond|outside|else)
     | (?:doesn't|does not|don't|do not) need (?:any )?(?:outside|external|extra)
     | from the <w>?only | already in the prompt | in the input | all (?:it|we) needs?
+    | (?:contains|has|holds|includes|gives) (?:everything|all)(?: (?:it|we) needs?| required| the info\w*)?
 rarely: rarely | seldom | hardly ever | yearly | annual\w* | once a year | quarterly
     | occasionally | static | (?:<times>) (?:a|per|each) year | (?:per|a|each|every) year
     | every (?:few|couple of|\d+|two|three|six|several) months | a few times a year
     | not (?:that |very |so )?often | (?:rarely|barely|hardly) chang\w*
     | slow[- ]?(?:moving|changing) | rare
+    | (?:every|each|per|a) (?:quarter|season)
 often: often | frequent\w* | constant\w* | all the time | daily | weekly | monthly | hourly
     | real[- ]?time | every (?:<soon>) | (?:each|per|a|every) (?:day|week|sprint|release|month)
     | way more than | keeps? changing
@@ -290,6 +302,7 @@ inside: (?:<mustnot>) <w>{0,3}(?:leave|go out|go outside|outside|send|use (?:an?
     | not (?:go|be sent) to (?:a |an )?(?:public|external|outside)
 none: none(?: of (?:these|them|those|the above))? | neither
     | nothing(?: else| applies| really| super strict)? | no constraints
+    | (?:don't|do not) know of any | none that i know of | not that i know of | nothing i know of
 """)
 
 CLEAN = _table(r"""
@@ -298,13 +311,15 @@ yes: clean(?:ed)? | consistent | reviewed | verified | de-?dup(?:licat)?ed | ded
     | agreed | gold(?: standard)? | curated | checked | audited | validated | solid
     | labels are good | good labels | double[- ](?:labell?ed|checked|reviewed) | controlled
     | quality[- ]controlled | qc | reliable | trustworthy | accurate
+    | decent | reasonable | good quality | double[- ]screened | dual[- ](?:screened|labell?ed|reviewed)
+    | adjudicated | disagreements (?:were |are )?resolved | resolved by
 no: messy | noisy | dirty | inconsistent | (?:low|poor|bad|mixed|varying)[- ]quality | unreviewed
     | duplicates | dupes | mixed | rough | needs? (?:cleaning|work|cleanup|review) | contradictory
     | not great | raw | all over the place
     | (?:half|lots|some|many) (?:of (?:them|it) )?(?:are|is) (?:<bad>)
     | doubt (?:that )?they (?:all )?agree | (?:don't|do not) agree
     | different (?:people|rubrics|styles|annotators|labell?ers) | (?:their|his|her) own way
-    | styles? vary | vary a lot | predates | outdated | unlabell?ed | wrong
+    | styles? vary | vary a lot | predates | outdated | wrong
 """)
 
 CLEARED = _table(r"""
@@ -314,6 +329,7 @@ yes: cleared | approved | allowed | signed off | sign-?off | ok'?d | okayed | ha
     | given (?:the |us )?(?:consent|authori[sz]ation|permission|approval|sign-?off|green light)
     | authori[sz]\w* | provenance is (?:known|documented) | should be fine
     | our own (?:data|copy|content|text) | green light
+    | public(?:ly available)? | no restrictions? | open (?:data|licen[cs]e) | we own (?:it|them|the data)
 no: not cleared | pending | waiting | blocked | not allowed | under review | in review
     | needs? (?:approval|sign-?off|a look|review) | (?:haven't|have not|never|not) asked
     | in progress | still (?:in progress|pending|waiting) | (?:need|have|would have) to check
@@ -358,20 +374,38 @@ class Hit:
 class _Compiled:
     pattern: re.Pattern[str]
     values: tuple[tuple[str, bool], ...]  # per group: (value, topic)
+    whole: re.Pattern[str] | None  # phrases that count only as a whole clause
+    whole_values: tuple[str, ...]
 
 
 @lru_cache(maxsize=64)
 def _compile(table_id: int) -> _Compiled:
     table = _BY_ID[table_id]
     items = [
-        (expand(frag.removeprefix("@")), value, frag.startswith("@"))
+        (expand(frag.lstrip("@")), value, frag.startswith("@"))
         for value, frags in table.items()
         for frag in frags
+        if not frag.startswith("=")
     ]
     items.sort(key=lambda item: -len(item[0]))
-    alternation = "|".join(f"(?P<p{i}>{frag})" for i, (frag, _, _) in enumerate(items))
+    alternation = "|".join(f"(?P<p{i}>{frag})" for i, (frag, *_) in enumerate(items))
     pattern = re.compile(rf"(?<![\w'])(?:{alternation})(?![\w'])")
-    return _Compiled(pattern, tuple((value, topic) for _, value, topic in items))
+    wholes = [
+        (expand(frag[1:]), value)
+        for value, frags in table.items()
+        for frag in frags
+        if frag.startswith("=")
+    ]
+    whole = None
+    if wholes:
+        joined = "|".join(f"(?P<p{i}>{frag})" for i, (frag, _) in enumerate(wholes))
+        whole = re.compile(rf"(?<![\w'])(?:{joined})(?![\w'])")
+    return _Compiled(
+        pattern,
+        tuple((value, topic) for _, value, topic in items),
+        whole,
+        tuple(value for _, value in wholes),
+    )
 
 
 _BY_ID: dict[int, Table] = {}
@@ -404,17 +438,32 @@ def find(reply: Reply, table: Table) -> list[Hit]:
         if m.end() == m.start() or m.lastgroup is None:
             continue
         value, topic = found.values[int(m.lastgroup[1:])]
-        hits.append(
-            Hit(
-                value,
-                m.start(),
-                m.end(),
-                reply.negated(m.start(), m.end(), topic=topic),
-                reply.hedged(m.start()),
-                topic,
-            )
-        )
+        hits.append(_hit(reply, value, m, topic))
+    if found.whole is not None:  # a second pass, for phrases that must be a whole clause
+        SCANS.passes += 1
+        taken = [(h.start, h.end) for h in hits]
+        for m in found.whole.finditer(reply.text):
+            if m.lastgroup is None or not _whole_clause(reply, m.start(), m.end()):
+                continue
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            hits.append(_hit(reply, found.whole_values[int(m.lastgroup[1:])], m, False))
+        hits.sort(key=lambda h: h.start)
     return hits
+
+
+def _hit(reply: Reply, value: str, m: re.Match[str], topic: bool) -> Hit:
+    start, end = m.start(), m.end()
+    negated = reply.negated(start, end, topic=topic)
+    return Hit(value, start, end, negated, reply.hedged(start), topic)
+
+
+def _whole_clause(reply: Reply, start: int, end: int) -> bool:
+    """The words at ``start:end`` are the whole of their clause (a bare "prompt" in a
+    list of what was tried), fillers aside."""
+    clause = reply.clause_at(start)
+    rest = reply.text[clause.start : start] + " " + reply.text[end : clause.end]
+    return not [w for w in rest.split() if w not in FILLERS and w not in ("a", "the", "our")]
 
 
 __all__ = [
