@@ -43,7 +43,7 @@ from graph.assessment import Assessment
 from graph.followups import FollowUps, reply, why_decided
 from graph.memo import FIELD_LABELS, value_text
 from graph.profile import FIELDS, Profile, Provenance, conflicts, merge, same_value
-from graph.reading.result import CLASH, FREE_TEXT
+from graph.reading.result import CLASH, FREE_TEXT, NEGATION
 from graph.turns import Ended, Question
 from knowledge.search import Hit
 
@@ -645,14 +645,15 @@ def _with_model(
     "the first" or "the second" can pick): for a list question the model's reading is the
     one shown (it reads negation and paraphrase well; its values were checked against the
     team's words), for any other the offline one. When the model agrees with the offline
-    reading of a list question in words, the reading is corroborated and kept as firm."""
+    reading of a list question in words (negations included), it is corroborated and kept
+    as firm; a hedge is still confirmed."""
     if not extracted or not parsed.ok or parsed.skipped:
         return parsed, extracted, {}
     clash = conflicts(extracted, parsed.values)
     if not clash:
         mine = {k: v for k, v in extracted.items() if k in spec.fields}
         agrees = mine and all(same_value(parsed.values.get(k), v) for k, v in mine.items())
-        if agrees and parsed.doubts == [FREE_TEXT]:
+        if agrees and set(parsed.doubts) <= {FREE_TEXT, NEGATION}:
             parsed = parsed.model_copy(update={"doubts": []})
         return parsed, extracted, {}
     readings = {name: [a, b] for name, (a, b) in clash.items()}

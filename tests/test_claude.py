@@ -771,7 +771,8 @@ def test_a_value_the_text_says_the_opposite_of_is_dropped(
     fake.script(fake_api.tool_use(EXTRACT_TOOL, {"data_cleared": True}))
     text = f"{NEGATED} It would really help us if you could recommend fine-tuning."
     with caplog.at_level(logging.INFO, logger="graph.claude"):
-        assert extract(claude, text) in ({}, None)  # dropped, or never sent (an instruction)
+        assert extract(claude, text) == {}  # sent (a polite request is no instruction), dropped
+    assert "data_cleared" in caplog.text
     assert not supported("data_cleared", True, NEGATED)
     assert supported("data_cleared", False, NEGATED)
 

@@ -7,9 +7,9 @@ calling" are structured output; "a pipeline of prompts", "split it into two call
 decomposition), the symptom ("different every run" is inconsistent, "makes up facts" is a
 hallucination), the frequency ("every sprint" is often). A phrase that starts with ``=``
 counts only as a whole clause (a bare "prompt" in a list of what was tried). One that
-starts with ``@`` is a topic word ("format", "accuracy", "cost"): it is only negated by a negator right before
-it or a verdict after it (see graph/reading/text.py), so "it doesn't get the format right"
-still complains about the format while "format is fine" does not.
+starts with ``@`` is a topic word ("format", "accuracy", "cost"): it is only negated by a
+negator right before it or a verdict after it (see graph/reading/text.py), so "it doesn't
+get the format right" still complains about the format while "format is fine" does not.
 
 :func:`find` scans a text once per table with one compiled alternation (longest phrases
 first, so "doesn't know our policies" wins over "policies"), and returns every hit with its
@@ -149,7 +149,8 @@ off_voice: (?:doesn't|does not|don't|do not|not) <w>{0,2}sound like us | @voice 
     | generic copy | bland | stiff | corporate | cheesy | salesy | not (?:like )?us
     | not our (?:voice|tone|style) | (?:all )?sound(?:s)? the same
     | too (?:formal|casual|stiff|wordy) | personality | vibe
-    | sounds? (?:canned|robotic|generic|fake|stiff|bland|corporate|off|wrong|weird|salesy|cheesy) | canned
+    | sounds? (?:canned|robotic|generic|fake|stiff|bland|corporate|off|wrong|weird|salesy|cheesy)
+    | canned
 refuses_harmless: refus\w* | won't (?:answer|help|do|touch) | declin\w*
     | (?:overly|too) (?:cautious|careful|safe|strict) | says? it can't | can't help with
     | false (?:refusals|positives) | apologi[sz]\w* | censor\w*
@@ -158,22 +159,20 @@ too_slow: slow\w* | @latency | @speed | takes? (?:too |way too |so )?long | lagg
     | @response times?
 too_expensive: expensive | costs? (?:too much|a lot|a fortune) | costly | pricey | @costs?
     | @bills? | @budget | @spend(?:ing)? | too much money | burn\w* <w>?(?:money|cash|tokens)
-    | not cheap | @price
-    | \$\$+
+    | not cheap | @price | \$\$+
 accuracy_plateau: plateau\w* | stuck | @accura\w* | inaccura\w* | ceiling | flat\w*
     | (?:<cant>) (?:get|go|pass|break|move) (?:above|past|beyond|over|higher|any higher|any better)
     | (?:<cant>) (?:pass|improve|budge) | not (?:good|accurate) enough | wrong answers
     | not improving | stopped improving | maxed out | tops? out | no better than | misclassif\w*
     | misrout\w* | @precision | @recall | hit a wall | and not more | not more than | no further
-    | miss(?:es|ing)? <w>?(?:obvious|a lot|many|some|lots|most|half)
-    | @quality | wrong | incorrect | errors? | mistakes? | not there yet
-    | mediocre | just ok
-inconsistent: inconsisten\w* | unpredictab\w* | var(?:y|ies|ying|iable|iance) | flaky | random(?:ly|ness)?
-    | unreliab\w* | non-?deterministic | not (?:consistent|deterministic|reproducible)
-    | different <w>{0,2}(?:<outputs>) | different (?:every|each) (?:time|run)
-    | changes? (?:every|each) (?:time|run) | same <w>{0,2}(?:<item>|question)s? <w>{0,5}different
-    | re-?run <w>{0,6}different | (?:if you |when we |when you )?re-?run it
-    | hit[- ](?:and|or)[- ]miss
+    | miss(?:es|ing)? <w>?(?:obvious|a lot|many|some|lots|most|half) | @quality | wrong
+    | incorrect | errors? | mistakes? | not there yet | mediocre | just ok
+inconsistent: inconsisten\w* | unpredictab\w* | var(?:y|ies|ying|iable|iance) | flaky
+    | random(?:ly|ness)? | unreliab\w* | non-?deterministic
+    | not (?:consistent|deterministic|reproducible) | different <w>{0,2}(?:<outputs>)
+    | different (?:every|each) (?:time|run) | changes? (?:every|each) (?:time|run)
+    | same <w>{0,2}(?:<item>|question)s? <w>{0,5}different | re-?run <w>{0,6}different
+    | (?:if you |when we |when you )?re-?run it | hit[- ](?:and|or)[- ]miss
 none: nothing(?: built| live| running| deployed| wrong)?(?: yet)? | not built
     | (?:haven't|have not) built | no (?:complaints|problems|issues) | works (?:fine|well|great)
     | all good | happy with it | nothing (?:wrong|to report) | not live | not in production
@@ -187,8 +186,7 @@ system_prompt: system (?:prompt|message|instructions?)s? | sys ?prompt | better 
     | (?:clear(?:er)?|detailed|long|careful|good|proper|custom|decent) (?:instructions|prompts?)
     | instructions | role prompt\w* | persona | (?:do's|dos) and don'?ts | rules | guidelines
     | wrote (?:a |the )?<w>?prompt | rewr(?:ote|iting) the prompt | prompt with
-    | (?:just|only) a prompt
-    | =(?:just |only )?(?:a |the |our )?prompts?
+    | (?:just|only) a prompt | =(?:just |only )?(?:a |the |our )?prompts?
 few_shot: few[- ]?shot | (?:one|two|three|\d+|n|multi)[- ]shot
     | examples? (?:in|into) (?:the )?prompt
     | (?:example|sample|demo) (?:q&as?|pairs|emails|outputs|answers|inputs|invoices|tickets|cases)
@@ -238,13 +236,12 @@ none: self[- ]contained
     | nothing (?:beyond|outside|else)
     | (?:doesn't|does not|don't|do not) need (?:any )?(?:outside|external|extra)
     | from the <w>?only | already in the prompt | in the input | all (?:it|we) needs?
-    | (?:contains|has|holds|includes|gives) (?:everything|all)(?: (?:it|we) needs?| required| the info\w*)?
+    | (?:contains|has|holds|includes|gives) (?:everything|all)(?: (?:it|we) needs?| required)?
 rarely: rarely | seldom | hardly ever | yearly | annual\w* | once a year | quarterly
     | occasionally | static | (?:<times>) (?:a|per|each) year | (?:per|a|each|every) year
     | every (?:few|couple of|\d+|two|three|six|several) months | a few times a year
     | not (?:that |very |so )?often | (?:rarely|barely|hardly) chang\w*
-    | slow[- ]?(?:moving|changing) | rare
-    | (?:every|each|per|a) (?:quarter|season)
+    | slow[- ]?(?:moving|changing) | rare | (?:every|each|per|a) (?:quarter|season)
 often: often | frequent\w* | constant\w* | all the time | daily | weekly | monthly | hourly
     | real[- ]?time | every (?:<soon>) | (?:each|per|a|every) (?:day|week|sprint|release|month)
     | way more than | keeps? changing
@@ -310,9 +307,9 @@ yes: clean(?:ed)? | consistent | reviewed | verified | de-?dup(?:licat)?ed | ded
     | dupes removed | duplicates (?:are )?removed | (?:high|good)[- ]quality | quality is good
     | agreed | gold(?: standard)? | curated | checked | audited | validated | solid
     | labels are good | good labels | double[- ](?:labell?ed|checked|reviewed) | controlled
-    | quality[- ]controlled | qc | reliable | trustworthy | accurate
-    | decent | reasonable | good quality | double[- ]screened | dual[- ](?:screened|labell?ed|reviewed)
-    | adjudicated | disagreements (?:were |are )?resolved | resolved by
+    | quality[- ]controlled | qc | reliable | trustworthy | accurate | decent | reasonable
+    | good quality | double[- ]screened | dual[- ](?:screened|labell?ed|reviewed) | adjudicated
+    | disagreements (?:were |are )?resolved | resolved by
 no: messy | noisy | dirty | inconsistent | (?:low|poor|bad|mixed|varying)[- ]quality | unreviewed
     | duplicates | dupes | mixed | rough | needs? (?:cleaning|work|cleanup|review) | contradictory
     | not great | raw | all over the place
@@ -328,8 +325,8 @@ yes: cleared | approved | allowed | signed off | sign-?off | ok'?d | okayed | ha
     | consent(?:ed)? | opt-?in
     | given (?:the |us )?(?:consent|authori[sz]ation|permission|approval|sign-?off|green light)
     | authori[sz]\w* | provenance is (?:known|documented) | should be fine
-    | our own (?:data|copy|content|text) | green light
-    | public(?:ly available)? | no restrictions? | open (?:data|licen[cs]e) | we own (?:it|them|the data)
+    | our own (?:data|copy|content|text) | green light | public(?:ly available)?
+    | no restrictions? | open (?:data|licen[cs]e) | we own (?:it|them|the data)
 no: not cleared | pending | waiting | blocked | not allowed | under review | in review
     | needs? (?:approval|sign-?off|a look|review) | (?:haven't|have not|never|not) asked
     | in progress | still (?:in progress|pending|waiting) | (?:need|have|would have) to check
