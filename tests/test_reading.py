@@ -428,3 +428,53 @@ def test_real_words_are_never_mended_into_others(word: str) -> None:
 
 def test_a_typo_still_reads() -> None:
     assert read("problems", "answers are inconsitent")[1] == {"problems": ["inconsistent"]}
+
+
+# --- more shapes people type -------------------------------------------------------------------
+
+
+def test_a_typical_rate_counts_over_a_peak_and_is_confirmed() -> None:
+    how, values = read("usage", "spikes to 40 rps, average 6 rps; ~900 tokens in, 50 out")
+    assert how == CONFIRM and values["monthly_volume"] == 6 * 2_592_000
+
+
+def test_a_nightly_batch_is_a_daily_volume() -> None:
+    assert read("usage", "a batch of 8,000 files every night, 1k in, 200 out")[1] == {
+        "monthly_volume": 240_000,
+        "avg_input_tokens": 1000,
+        "avg_output_tokens": 200,
+    }
+
+
+def test_a_bulleted_reply_reads_bullet_by_bullet() -> None:
+    assert read("eval", "- nope\n- we spot-check by hand")[1] == {"eval_set_size": 0}
+    assert read("tried", "- prompt\n- some few-shot\n- that's all")[1] == {
+        TRIED: ["system_prompt", "few_shot"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("qid", "text", "values"),
+    [
+        ("tried", "everything short of retrieval", {TRIED: [r for r in ALL_RUNGS if r != "rag"]}),
+        (
+            "eval",
+            "200 cases, 66% today, we'd be happy at 80",
+            {"eval_set_size": 200, "baseline_score": 0.66, "target_score": 0.8},
+        ),
+        ("stakes", "regulator fines, so it is 4", {"error_cost": "critical"}),
+        ("problems", "it's $$$ and slow", {"problems": ["too_slow", "too_expensive"]}),
+    ],
+)
+def test_more_shapes(qid: str, text: str, values: Any) -> None:
+    assert read(qid, text)[1] == values
+
+
+def test_a_voice_bot_is_not_a_brand_voice() -> None:
+    parsed = parse_answer(spec("constraints"), "sub-second, it's a voice bot")
+    assert parsed.values["latency_critical"] is True and parsed.values["brand_voice"] is False
+
+
+def test_none_that_i_know_of_ticks_nothing() -> None:
+    parsed = parse_answer(spec("constraints"), "none that I know of")
+    assert not any(v for k, v in parsed.values.items() if k != "deployment")

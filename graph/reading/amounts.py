@@ -44,7 +44,8 @@ EVAL_ROLES = {
         " | good enough | expect | expected | objective | should reach | should hit"
         " | need to hit | needs to hit | need to reach | needs to reach | need to get to"
         " | have to hit | has to hit | must hit | must reach | want to hit | want to reach"
-        " | aim for | get it to | get to | hoping for | would like"
+        " | aim for | get it to | get to | hoping for | would like | happy at | happy with"
+        " | would be happy | would be happy at | be happy at | satisfied with | satisfied at"
     ),
     "baseline_score": _keywords(
         "now | currently | current | today | baseline | best | get | gets | getting | got"
@@ -413,14 +414,20 @@ def _clean(reply: Reply, sentence: int) -> tuple[bool, bool, bool] | str | None:
 
 _PER = (
     r"(?P<p>months?|mo|mth|monthly|days?|daily|weekdays?|weeks?|wk|weekly|years?|yr|yearly|"
-    r"annually|hours?|hr|hourly|quarters?|quarterly|minutes?|min|seconds?|sec)"
+    r"annually|hours?|hr|hourly|quarters?|quarterly|minutes?|min|seconds?|sec|nights?)"
 )
 _PERIOD = re.compile(
     r"^\s*(?:[a-z][a-z'-]*\s+){0,3}?(?:(?:a|an|per|each|every|/)\s*" + _PER + r"(?![\w-])"
-    r"|/\s*(?P<s>d|h|w|y)(?![\w-])"  # "5k/d"
+    r"|/\s*(?P<s>d|h|w|y|s)(?![\w-])"  # "5k/d"
+    r"|(?P<rps>rps|qps|tps|req/s)(?![\w-])"
     r"|(?P<q>daily|weekly|monthly|yearly|annually|hourly)(?![\w-]))"
 )
-_SHORT_PER = {"d": "day", "h": "hour", "w": "week", "y": "year"}
+_SHORT_PER = {"d": "day", "h": "hour", "w": "week", "y": "year", "s": "second"}
+# Said next to a volume: the typical one counts, not the peak ("peak 30 rps, average 5").
+_TYPICAL = re.compile(
+    r"\b(?:average|avg|typical(?:ly)?|normally|usually|on average|steady)\W*\w*\W*$"
+)
+_PEAKY = re.compile(r"\b(?:peak|peaks|max|maximum|at most|spikes?|burst\w*)\W*\w*\W*$")
 _PER_MONTH = {
     "mo": 1.0, "mth": 1.0, "month": 1.0, "months": 1.0, "monthly": 1.0,
     "day": 30.0, "days": 30.0, "daily": 30.0, "weekday": 30.0, "weekdays": 30.0,
@@ -430,6 +437,7 @@ _PER_MONTH = {
     "quarter": 1 / 3, "quarters": 1 / 3, "quarterly": 1 / 3,
     "minute": 43_200.0, "minutes": 43_200.0, "min": 43_200.0,
     "second": 2_592_000.0, "seconds": 2_592_000.0, "sec": 2_592_000.0,
+    "night": 30.0, "nights": 30.0,
 }  # fmt: skip
 _PEAK = frozenset({"minute", "minutes", "min", "second", "seconds", "sec"})
 _CALL_WORDS = (
@@ -483,7 +491,11 @@ def read_usage(question: QuestionSpec, said: Said) -> Parsed:
         before = text[nums[i - 1].end if i else 0 : n.start]
         period = _PERIOD.match(after)
         if period:
-            per = period.group("p") or period.group("q") or _SHORT_PER[period.group("s")]
+            per = (
+                period.group("p")
+                or period.group("q")
+                or ("second" if period.group("rps") else _SHORT_PER[period.group("s")])
+            )
             if per in _PEAK:
                 reading.doubts.append(GUESS)  # a rate per second is often a peak: confirm
             calls = bool(re.search(_CALL_WORDS, after[: period.end()]))
@@ -499,8 +511,14 @@ def read_usage(question: QuestionSpec, said: Said) -> Parsed:
         else:
             reading.loose.append(n)
     if volumes:
-        said_calls = [v for v in volumes if v[2]]
-        best = (said_calls or volumes)[-1]
+        typical = [
+            v for v in volumes if _TYPICAL.search(text[max(0, v[1].start - 24) : v[1].start])
+        ]
+        plain = [
+            v for v in volumes if not _PEAKY.search(text[max(0, v[1].start - 24) : v[1].start])
+        ]
+        said_calls = [v for v in (typical or plain or volumes) if v[2]]
+        best = (said_calls or typical or plain or volumes)[-1]
         if len(volumes) > 1:
             reading.doubts.append(GUESS)
         if reply.corrected_at is not None and best[1].start < reply.corrected_at:

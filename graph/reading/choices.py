@@ -210,7 +210,8 @@ def _likeliest(
 _ALL = re.compile(
     r"(?<![\w'])(?:all|everything|every one|the whole ladder|the lot)"
     r"(?: of (?:them|these|those|the above))?"
-    r"(?:\s*(?P<except>except|but|apart from|other than|besides|minus|bar|save)\s+)?"
+    r"(?:\s*(?P<except>except|but|apart from|other than|besides|minus|bar|save|short of|"
+    r"save for|barring)\s+)?"
 )
 _FIRST_N = re.compile(r"\b(?:the )?(first|last) (one|two|three|four|five|\d)\b")
 _COUNT = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
@@ -249,8 +250,7 @@ def read_multi(question: QuestionSpec, said: Said) -> Parsed:
     if every and (every.group("except") or every.start() == 0 or "tried" in reply.text):
         chosen = list(options)
         if every.group("except"):
-            rest = reply.clause_at(every.end())
-            but = (rest.start, rest.end)
+            but = _except_span(reply, every.end())
             excluded |= {h.value for h in hits if but[0] <= h.start < but[1]}
             excluded |= {v for v, pos in stated if pos >= every.end()}
     for value, _ in stated:
@@ -287,6 +287,21 @@ def read_multi(question: QuestionSpec, said: Said) -> Parsed:
     if corrected is not None:
         parsed = parsed.doubt(CORRECTION)
     return validated(question, parsed)
+
+
+def _except_span(reply: Reply, at: int) -> tuple[int, int]:
+    """What "all except ..." leaves out: the clause after "except" and the list it opens
+    ("except decomposition and rag")."""
+    i = reply.index_at(at)
+    first = reply.clauses[i]
+    end = first.end
+    for nxt in reply.clauses[i + 1 :]:
+        if nxt.sentence != first.sentence or nxt.joiner not in (",", "and", "or", "nor", "&"):
+            break
+        if nxt.has_subject or len(nxt.words) > 4:
+            break
+        end = nxt.end
+    return first.start, end
 
 
 def _corrected(

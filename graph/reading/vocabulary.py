@@ -88,6 +88,7 @@ extraction: extract\w* | pull\w* <w>{0,5}out | pull(?:s|ing)? out | take(?:s)? <
     | fields? (?:from|out of) | fill(?:s|ing)? (?:in )?(?:a |the )?forms?
     | captur\w* (?:the )?fields | scrap(?:e|es|ing) | ocr
     | get (?:the )?(?:fields|values|data) (?:out|from) | structured data from | the fields
+    | fills? (?:in )?(?:a |the )?(?:json|template|forms?|fields?|schema)
 transformation: transform\w* | conver(?:t|ts|ting|sion) | reformat\w* | translat\w*
     | normali[sz]\w* | rewrit\w* <w>{0,3}(?:into|as) | map(?:s|ping)? <w>{0,3}to
     | text[ -]to[ -]\w+ | (?:to|into|->) (?:sql|json|csv|xml|yaml|markdown|html|code)
@@ -129,6 +130,7 @@ missing_knowledge: (?:<neg>) know <w>{0,3}(?:<known>)
     | discontinued | knows? nothing about | (?:has|have) no idea (?:about|of) | clueless about
     | unaware of | (?:company|internal|domain|product) knowledge | the facts
     | old (?:prices|plans|policies|info\w*|data)
+    | forgets? <w>{0,3}(?:details|context|facts|info\w*|plans?|history|policies|rules|names)
 hallucination: hallucinat\w* | halucinat\w* | mak(?:es|ing|e) <w>{0,3}up | made[- ]up | invent\w*
     | fabricat\w* | confidently wrong | lies | lying
     | false (?:facts|info\w*|claims|statements|numbers)
@@ -144,6 +146,8 @@ wrong_format: @format\w* | @json | @schema | malformed | broken (?:json|output|f
     | breaks? <w>{0,3}(?:format|json|schema|placeholders|markup|tags|structure|variables)
     | wall of text | bullets | wrong (?:format|shape|structure|layout|keys|fields) | extra text
     | not iso | @output format | @placeholders
+    | (?:<cant>) (?:follow|match|respect|fit) <w>{0,2}(?:template|format|schema|structure|spec)
+    | @template
 off_voice: (?:doesn't|does not|don't|do not|not) <w>{0,2}sound like us | @voice | @tone
     | off[- ]brand | @brand | @style | robotic | (?:sounds?|reads?) like (?!us\b)\S+
     | generic copy | bland | stiff | corporate | cheesy | salesy | not (?:like )?us
@@ -159,7 +163,7 @@ too_slow: slow\w* | @latency | @speed | takes? (?:too |way too |so )?long | lagg
     | @response times?
 too_expensive: expensive | costs? (?:too much|a lot|a fortune) | costly | pricey | @costs?
     | @bills? | @budget | @spend(?:ing)? | too much money | burn\w* <w>?(?:money|cash|tokens)
-    | not cheap | @price | \$\$+
+    | not cheap | @price | \$\$+ | cheaper | cost(?:s)? less | lower (?:cost|price|bill)
 accuracy_plateau: plateau\w* | stuck | @accura\w* | inaccura\w* | ceiling | flat\w*
     | (?:<cant>) (?:get|go|pass|break|move) (?:above|past|beyond|over|higher|any higher|any better)
     | (?:<cant>) (?:pass|improve|budge) | not (?:good|accurate) enough | wrong answers
@@ -187,6 +191,7 @@ system_prompt: system (?:prompt|message|instructions?)s? | sys ?prompt | better 
     | instructions | role prompt\w* | persona | (?:do's|dos) and don'?ts | rules | guidelines
     | wrote (?:a |the )?<w>?prompt | rewr(?:ote|iting) the prompt | prompt with
     | (?:just|only) a prompt | =(?:just |only )?(?:a |the |our )?prompts?
+    | (?:just|only|mostly) prompting | =prompting | =prompt engineering
 few_shot: few[- ]?shot | (?:one|two|three|\d+|n|multi)[- ]shot
     | examples? (?:in|into) (?:the )?prompt
     | (?:example|sample|demo) (?:q&as?|pairs|emails|outputs|answers|inputs|invoices|tickets|cases)
@@ -246,7 +251,8 @@ often: often | frequent\w* | constant\w* | all the time | daily | weekly | month
     | real[- ]?time | every (?:<soon>) | (?:each|per|a|every) (?:day|week|sprint|release|month)
     | way more than | keeps? changing
     | (?:twice|two times|\d+ times|\d+x) (?:a|per) (?:month|week) | bi-?weekly | fast[- ]moving
-    | live (?:data|prices|inventory|stock) | month or so
+    | live (?:data|prices|inventory|stock) | month or so | nightly | every (?:night|hour)
+    | continuous\w* | refreshed (?:daily|nightly|weekly)
 """)
 
 STAKES = _table(r"""
@@ -266,6 +272,7 @@ high: high | money | customers? | reputation | churn | serious | costly | expens
 critical: critical | safety | dangerous | legal (?:problem|exposure|risk|issues?|liability)
     | legal | lawsuits? | regulat\w* | complian\w* | fatal | lives? | death | catastroph\w*
     | severe | harm | injur\w* | patients? | medical | grave | exposure | fines? | regulator
+    | medicat\w* | drugs? | dosage | prescriptions?
 """)
 
 CHECKS = _table(r"""
@@ -300,6 +307,7 @@ inside: (?:<mustnot>) <w>{0,3}(?:leave|go out|go outside|outside|send|use (?:an?
 none: none(?: of (?:these|them|those|the above))? | neither
     | nothing(?: else| applies| really| super strict)? | no constraints
     | (?:don't|do not) know of any | none that i know of | not that i know of | nothing i know of
+look_alike: voice (?:bot|assistant|interface|channel|app|calls?|agent|input|commands?) | by voice
 """)
 
 CLEAN = _table(r"""
