@@ -30,7 +30,7 @@ test: lint typecheck pytest
 
 # Prints tables and writes bench/results/*.json; a benchmark, not a test.
 # Every benchmark runs even if one misses its target; the misses are listed at the end.
-BENCHES := retrieval llm ack turn growth evidence cli
+BENCHES := retrieval llm understanding ack turn growth evidence cli
 bench: $(STAMP)
 	@missed=""; for b in $(BENCHES); do \
 	  echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || missed="$$missed $$b"; \

@@ -12,7 +12,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 import click
 
@@ -88,6 +88,9 @@ class Pretty:
         self.say(f"Interview {interview_id} — to continue later: {self.resume_cmd}", dim=True)
 
     def question(self, q: Question) -> None:
+        if q.confirm:
+            self.say(confirm_line(q), fg="cyan")
+            return
         self.say()
         if q.hint:
             self.say(f"Hmm. {q.hint}", fg="yellow")
@@ -166,15 +169,16 @@ class Jsonl:
     def question(self, q: Question) -> None:
         if q.hint:
             self.emit({"type": "reply", "text": q.hint, "hint": True})
-        self.emit(
-            {
-                "type": "question",
-                "id": q.id,
-                "fields": q.fields,
-                "text": q.text,
-                "options": [{"value": o.value, "label": o.label} for o in q.options],
-            }
-        )
+        line: dict[str, Any] = {
+            "type": "question",
+            "id": q.id,
+            "fields": q.fields,
+            "text": q.text,
+            "options": [{"value": o.value, "label": o.label} for o in q.options],
+        }
+        if q.confirm:  # DESIGN.md section 7: a reading to keep ("yes" or an empty line)
+            line.update(confirm=True, read=q.read, values=q.read_values, read_text=q.read_text)
+        self.emit(line)
 
     def reply(self, r: Reply) -> None:
         self.emit(
@@ -211,6 +215,15 @@ class Jsonl:
 Face = Pretty | Jsonl
 
 
+def confirm_line(q: Question) -> str:
+    """A confirmation in the terminal: "I read: few-shot, structured output — Enter to keep,
+    or type the numbers" (or, after the model and the parser disagreed, both readings)."""
+    fix = "type the numbers" if q.options else "type the right answer"
+    if q.hint.startswith("I read your answer two ways"):
+        return f"{q.hint} (Enter keeps it.)"
+    return f"I read: {q.read_text} — Enter to keep, or {fix}"
+
+
 def usage_line(totals: dict[str, int]) -> str:
     """One interview's Claude usage (``Store.usage``) as one sentence."""
     calls = totals.get("calls", 0)
@@ -221,8 +234,13 @@ def usage_line(totals: dict[str, int]) -> str:
     )
 
 
-def _show(face: Face, turns: Sequence[Turn], store: Store) -> tuple[bool, bool]:
-    """Draw the turns; returns (memo written, ended)."""
+class Shown(NamedTuple):
+    wrote: bool  # a memo was written
+    ended: bool  # the interview was cancelled
+
+
+def _show(face: Face, turns: Sequence[Turn], store: Store) -> Shown:
+    """Draw the turns."""
     wrote = ended = False
     for turn in turns:
         if isinstance(turn, Question):
@@ -237,7 +255,7 @@ def _show(face: Face, turns: Sequence[Turn], store: Store) -> tuple[bool, bool]:
         elif isinstance(turn, Ended):
             face.ended(turn)
             ended = True
-    return wrote, ended
+    return Shown(wrote, ended)
 
 
 # commands ------------------------------------------------------------------------------
@@ -296,34 +314,44 @@ def chat(
 def _converse(
     face: Face, service: Interviews, interview_id: str, by: str, *, use_case: str, resumed: bool
 ) -> None:
-    """Ask and answer until the memo is written and accepted as is, the interview ends, or
-    input runs out (``--jsonl`` then exits 1: the script stopped before the end)."""
+    """Ask and answer until the interview ends or input runs out. After the memo the
+    session goes on: ``change …``, ``back``, ``why?`` and questions work as before, a change
+    that makes a skipped question matter asks it, and a revision ends with a new memo. In
+    the terminal an empty line then finishes; with ``--jsonl`` the end of input does (and
+    ends with exit code 1 when a question is still waiting: the script stopped early)."""
     # A reply saved just before a crash is taken now rather than asked for again.
     turns = (service.recover(interview_id) if resumed else []) or service.start(
         interview_id, use_case=use_case, by=by
     )
-    wrote, ended = _show(face, turns, service.store)
-    finished = wrote or ended or (resumed and service.pending(interview_id) is None)
+    if _show(face, turns, service.store).ended:
+        return
     while True:
-        if ended or (finished and face.jsonl):
-            return
-        if finished:
-            assert isinstance(face, Pretty)
+        waiting = service.pending(interview_id)
+        if waiting is None and isinstance(face, Pretty):
+            if service.store.latest_memo(interview_id) is None:
+                return
             face.say()
-            face.say("Anything to change? e.g. 'change volume to 50k' — or press Enter to finish.")
+            face.say(
+                "Anything to change? e.g. 'change volume to 50k' or 'back' — "
+                "or press Enter to finish."
+            )
             answer = face.read()
             if answer is None or not answer.strip():
                 return
         else:
             answer = face.read()
             if answer is None:
+                if waiting is None:
+                    return  # after the memo, the end of input ends the session
                 face.paused(interview_id)
                 if face.jsonl:
                     sys.exit(1)
                 return
-            if not answer.strip() and isinstance(face, Pretty):
-                face.say("(type an answer, or 'help')", dim=True)
-                continue
+            if not answer.strip() and (waiting is None or not waiting.confirm):
+                if isinstance(face, Pretty):
+                    face.say("(type an answer, or 'help')", dim=True)
+                if waiting is None or isinstance(face, Pretty):
+                    continue  # an empty line keeps a reading; otherwise it says nothing
         turns = service.reply(interview_id, answer, by=by)
-        wrote, ended = _show(face, turns, service.store)
-        finished = finished or wrote
+        if _show(face, turns, service.store).ended:
+            return

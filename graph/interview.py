@@ -4,7 +4,8 @@ One LangGraph thread per interview (thread id = interview id), checkpointed in S
 process killed mid-interview resumes at the same question. The graph has an intake node,
 one node per catalog question (each with exactly one ``interrupt()`` and nothing with side
 effects before it, because a resumed node runs again from its top), an assess node, a
-write_memo node and a review node that waits for revisions after the memo.
+write_memo node and a review node that waits for revisions after the memo. What a reply
+does inside a node (confirmations, re-asks, commands, changes) is graph/steps.py.
 
 State is plain JSON data. What the interview says back accumulates in ``outbox``; the
 service returns the items one call added, then the pending question.
@@ -13,172 +14,48 @@ service returns the items one call added, then the pending question.
 from __future__ import annotations
 
 import logging
-import operator
 import os
 import re
-import threading
-from collections.abc import Callable, Sequence
-from typing import Annotated, Any, NamedTuple, Protocol, TypedDict
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
 from graph import questions as catalog
-from graph.answers import Command as UserCommand
-from graph.answers import (
-    Parsed,
-    field_from_name,
-    parse_answer,
-    parse_choice,
-    parse_command,
-    parse_value,
-)
+from graph.answers import parse_command
 from graph.assessment import Assessment
 from graph.cost import Prices, load_prices
-from graph.memo import FIELD_LABELS, card_citation, render_memo, value_text
+from graph.followups import FollowUps, reply
+from graph.memo import FIELD_LABELS, card_citation, render_memo
 from graph.policy import assess
-from graph.profile import FIELDS, Profile, Provenance, conflicts, merge
+from graph.profile import Profile, Provenance
 from graph.retention import compact_thread
+from graph.steps import (
+    DONE_TEXT,
+    HELP,
+    LLM,
+    USE_CASE_ID,
+    State,
+    Steps,
+    clash_text,
+    merge_each,
+    noted,
+    profile_of,
+    question_turn,
+    settled,
+    title,
+    use_case_profile,
+)
 from graph.store import Store, memo_id_for, utc_now
-from graph.turns import Citation, Ended, MemoReady, Question, Reply, Turn
-from knowledge.db import connect, open_db
-from knowledge.search import Hit, ensure_index, search
+from graph.turns import Ended, MemoReady, Question, Reply, Turn
+from knowledge.db import connect
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4_000  # a reply longer than this is cut before parsing (the store keeps it whole)
 MAX_STORED = 20_000
-USE_CASE_ID = "use_case"
-LINE_CHARS = 120  # an opening longer than this (or of several sentences) gets a short title
-TITLE_CHARS = 100  # an offline title: the first sentence, cut at a word to about this
-# A reply the offline parser reads completely goes to the LLM only when it says more than a
-# short answer could ("2", "yes", "400 items, 82% now, need 95%" need no model).
-MODEL_WORDS = 8
-
-HELP = (
-    "Answer in your own words, or pick an option by number. You can also type:\n"
-    "• why? (why I ask this)  • skip (I'll list it as an open question)  • back\n"
-    "• change volume to 50k (fix an earlier answer)  • memo (finish now)  • cancel\n"
-    "• any question for me, such as 'what is RAG?'"
-)
-DONE_TEXT = (
-    "The memo is written. To revise it, reply 'change <what> to <value>' "
-    "(for example 'change volume to 50k'); ask me anything with a question mark."
-)
-# "why?", "why do you ask?", "why does this matter?": about the pending question itself.
-_WHY_START = ("why", "how come", "what for")
-_WHY_WORDS = frozenset(
-    [
-        "why",
-        "how",
-        "come",
-        "what",
-        "for",
-        "do",
-        "does",
-        "you",
-        "ask",
-        "asking",
-        "need",
-        "needed",
-        "this",
-        "that",
-        "it",
-        "matter",
-        "matters",
-        "is",
-        "important",
-        "question",
-        "the",
-        "we",
-        "i",
-        "want",
-        "to",
-        "know",
-        "care",
-        "about",
-    ]
-)
-
-
-class LLM(Protocol):
-    """The optional hook (graph/claude.py implements it); every method may return None."""
-
-    def extract(
-        self, text: str, *, profile: Profile, pending: str | None, interview_id: str
-    ) -> dict[str, Any] | None: ...
-
-    def answer(
-        self, question: str, hits: Sequence[Hit], *, interview_id: str
-    ) -> tuple[str, list[str]] | None: ...
-
-    def write_prose(
-        self,
-        profile: Profile,
-        assessment: Assessment,
-        *,
-        interview_id: str,
-        answers: Sequence[Provenance] = (),
-    ) -> dict[str, str] | None: ...
-
-
-class State(TypedDict, total=False):
-    interview_id: str
-    started_by: str
-    thread_link: str
-    at: str  # when the latest input arrived (the clock is read by the service, not nodes)
-    profile: dict[str, Any] | None  # Profile.model_dump(mode="json"); None until intake
-    provenance: list[dict[str, Any]]
-    history: list[dict[str, Any]]  # {"question", "fields", "skipped"} per question settled
-    asked_use_case: bool  # the use case was the interview's first question (for numbering)
-    partial: dict[str, Any] | None  # {"question", "fields"}: answered in part, asked once more
-    clash: dict[str, Any] | None  # {"question", "readings"}: LLM and parser disagreed, asked once
-    hint: str  # why the last answer could not be read
-    ask_next: str | None  # a question to ask before the usual routing (back, change)
-    finish: bool  # "memo": stop asking
-    phase: str  # asking | assess | done | cancelled
-    assessment: dict[str, Any] | None
-    memo_version: int
-    memo_id: str | None
-    outbox: Annotated[list[dict[str, Any]], operator.add]
-    seq: int  # store seq of the latest answer the graph has taken (see Interviews.recover)
-
-
-def _profile(state: State) -> Profile:
-    data = state.get("profile")
-    assert data is not None
-    return Profile.model_validate(data)
-
-
-def _settled(state: State) -> set[str]:
-    """Questions answered or skipped: never routed to again (unless the user goes back)."""
-    return {entry["question"] for entry in state.get("history", [])}
-
-
-def _reply(text: str, citations: Sequence[Citation] = ()) -> dict[str, Any]:
-    return Reply(text=text, citations=list(citations)).model_dump(mode="json")
-
-
-def _noted(values: dict[str, Any]) -> str:
-    return "; ".join(
-        f"{FIELD_LABELS.get(name, name)}: {value_text(name, value)}"
-        for name, value in values.items()
-    )
-
-
-def _excerpt(text: str, limit: int = 300) -> str:
-    """The first sentence or two of a card body, without markdown."""
-    plain = re.sub(r"[*_`#>]+", "", " ".join(text.split()))
-    sentences = re.split(r"(?<=[a-z)][.!?])\s+(?=[A-Z])", plain)
-    out = sentences[0]
-    for sentence in sentences[1:]:
-        if len(out) + 1 + len(sentence) > limit:
-            break
-        out += " " + sentence
-    if len(out) > limit:
-        out = out[:limit].rsplit(" ", 1)[0] + "…"
-    return out
 
 
 def _question_text(field: str) -> str:
@@ -202,7 +79,7 @@ class _Now(NamedTuple):
         return str(self.waiting.get("id") or self.waiting.get("kind", "")) if self.waiting else ""
 
 
-class Interviews:
+class Interviews(Steps):
     """The interview service: Slack, the terminal and ``--jsonl`` all call this.
 
     Different interviews may run in parallel; calls on one interview must come one at a
@@ -226,12 +103,7 @@ class Interviews:
         if callable(bind) and getattr(llm, "on_usage", None) is None:
             bind(self.store.record_usage)
         self._saver = SqliteSaver(connect(db_path))
-        self._knowledge = open_db(db_path)
-        self._knowledge_lock = threading.Lock()
-        try:  # build or refresh the card index now, not in the middle of someone's question
-            ensure_index(self._knowledge)
-        except Exception:
-            log.warning("knowledge index unavailable; follow-up questions get no answers")
+        self.followups = FollowUps(db_path, llm)
         self.graph = self._build()
 
     # -- the service ------------------------------------------------------------------
@@ -251,7 +123,7 @@ class Interviews:
         at = self.clock()
         text = " ".join((use_case or "").split())
         self.store.create_interview(
-            interview_id, use_case=_title(use_case or ""), by=by, at=at, origin=origin
+            interview_id, use_case=title(use_case or ""), by=by, at=at, origin=origin
         )
         state: State = {
             "interview_id": interview_id,
@@ -261,6 +133,8 @@ class Interviews:
             "profile": None,
             "provenance": [],
             "history": [],
+            "attempt": None,
+            "confirming": None,
             "hint": "",
             "ask_next": None,
             "finish": False,
@@ -275,7 +149,7 @@ class Interviews:
             state["seq"] = self.store.record_answer(
                 interview_id, question_id=USE_CASE_ID, text=use_case[:MAX_STORED], by=by, at=at
             )
-            profile, records = _use_case(use_case[:MAX_STORED], by=by, at=at)
+            profile, records = use_case_profile(use_case[:MAX_STORED], by=by, at=at)
             state["profile"] = profile.model_dump(mode="json")
             state["provenance"] = [r.model_dump(mode="json") for r in records]
         return self._run(interview_id, state)
@@ -307,6 +181,19 @@ class Interviews:
             ]
         return self._resume(interview_id, text=", ".join(values), values=values, by=by, now=now)
 
+    def confirm(self, interview_id: str, question_id: str, *, by: str) -> list[Turn]:
+        """Keep the reading a confirmation of ``question_id`` shows (a Confirm button)."""
+        now = self._now(interview_id)
+        waiting = now.waiting or {}
+        if not waiting.get("confirm") or waiting.get("id") != question_id:
+            return [
+                Reply(
+                    text="There is no reading of that question waiting to be confirmed. "
+                    "To change an answer, reply 'change <what> to <value>'."
+                )
+            ]
+        return self._resume(interview_id, text="yes", values=None, by=by, now=now, accept=True)
+
     def pending(self, interview_id: str) -> Question | None:
         """The question waiting for an answer, or None (finished, cancelled or unknown)."""
         now = self._now(interview_id)
@@ -322,10 +209,15 @@ class Interviews:
         values = self.graph.get_state(self._config(interview_id)).values
         return Profile.model_validate(values["profile"]) if values.get("profile") else None
 
+    def provenance(self, interview_id: str) -> list[Provenance]:
+        """Every value recorded, in order: who said what (value ``None``: asked, not known)."""
+        values = self.graph.get_state(self._config(interview_id)).values
+        return [Provenance.model_validate(p) for p in values.get("provenance", [])]
+
     def close(self) -> None:
         """Close the database connections (the service is unusable afterwards)."""
         self._saver.conn.close()
-        self._knowledge.close()
+        self.followups.close()
         self.store.close()
 
     # -- plumbing ---------------------------------------------------------------------
@@ -362,6 +254,7 @@ class Interviews:
         values: list[str] | None,
         by: str,
         now: _Now | None = None,
+        accept: bool = False,
     ) -> list[Turn]:
         record = self.store.get_interview(interview_id)
         if record is None:
@@ -384,6 +277,8 @@ class Interviews:
                 return [Ended(text="This interview was cancelled. Start a new one to begin again.")]
             return self._where(interview_id)
         payload = {"text": text[:MAX_TEXT], "values": values, "by": by, "at": at, "seq": seq}
+        if accept:
+            payload["accept"] = True
         return self._run(interview_id, Command(resume=payload), before=now.outbox)
 
     def recover(self, interview_id: str) -> list[Turn]:
@@ -513,7 +408,7 @@ class Interviews:
             return "assess"
         if state.get("ask_next"):
             return f"q_{state['ask_next']}"
-        spec = catalog.next_question(_profile(state), _settled(state))
+        spec = catalog.next_question(profile_of(state), settled(state))
         return f"q_{spec.id}" if spec is not None else "assess"
 
     # intake -------------------------------------------------------------------------
@@ -526,7 +421,7 @@ class Interviews:
         if state.get("profile") is not None:
             # The use case came with start(); let the LLM (if any) read more out of the whole
             # opening text (the profile holds only its title).
-            profile = _profile(state)
+            profile = profile_of(state)
             opening = next(
                 (p["said"] for p in state.get("provenance", []) if p["field"] == USE_CASE_ID),
                 profile.use_case,
@@ -545,9 +440,12 @@ class Interviews:
         if command is not None and command.kind == "cancel":
             return self._cancel(at)
         if command is not None and command.kind == "help":
-            return {"at": at, "outbox": [_reply(HELP)]}
+            return {"at": at, "outbox": [reply(HELP)]}
         if command is not None and command.kind == "ask":
-            return {"at": at, "outbox": [self._ask(command.text, catalog.USE_CASE, state)]}
+            asked = self.followups.answer(
+                command.text, catalog.USE_CASE, interview_id=state.get("interview_id", "")
+            )
+            return {"at": at, "outbox": [asked]}
         if command is not None and command.kind in ("skip", "back", "memo", "change"):
             return {
                 "at": at,
@@ -555,7 +453,7 @@ class Interviews:
             }
         if not text:
             return {"at": at, "hint": "In a line: what goes in, and what should come out?"}
-        profile, records = _use_case(raw, by=by, at=at)
+        profile, records = use_case_profile(raw, by=by, at=at)
         update: dict[str, Any] = {
             "at": at,
             "hint": "",
@@ -582,360 +480,42 @@ class Interviews:
         titled = profile.use_case != " ".join(text.split())
         found = self._llm_extract(text, profile, pending, state, title=titled)
         provenance = list(state.get("provenance", []))
-        noted: dict[str, Any] = {}
-        title = " ".join(str(found.pop(USE_CASE_ID, "") or "").split())
-        if title and title != profile.use_case:
-            profile = profile.model_copy(update={USE_CASE_ID: title})
+        said_values: dict[str, Any] = {}
+        heading = " ".join(str(found.pop(USE_CASE_ID, "") or "").split())
+        if heading and heading != profile.use_case:
+            profile = profile.model_copy(update={USE_CASE_ID: heading})
             # Retitle the opening's own record: the title was derived, nobody said it.
             index = max(i for i, p in enumerate(provenance) if p["field"] == USE_CASE_ID)
-            provenance[index] = {**provenance[index], "value": title}
-            noted[USE_CASE_ID] = title
-        profile, records, applied = _merge_each(
+            provenance[index] = {**provenance[index], "value": heading}
+            said_values[USE_CASE_ID] = heading
+        profile, records, applied = merge_each(
             profile, found, by=by, at=state.get("at", ""), said=text
         )
-        noted.update(applied)
-        if not noted:
+        said_values.update(applied)
+        if not said_values:
             return {}
         return {
             "profile": profile.model_dump(mode="json"),
             "provenance": [*provenance, *(r.model_dump(mode="json") for r in records)],
-            "outbox": [_reply(f"I noted: {_noted(noted)}. Reply 'change …' if that's wrong.")],
-        }
-
-    def _llm_extract(
-        self,
-        text: str,
-        profile: Profile,
-        pending: str | None,
-        state: State,
-        *,
-        title: bool = False,
-    ) -> dict[str, Any]:
-        """Fields the LLM reads from ``text``; its ``use_case`` summary only with ``title``."""
-        assert self.llm is not None
-        try:
-            found = self.llm.extract(
-                text, profile=profile, pending=pending, interview_id=state.get("interview_id", "")
-            )
-        except Exception:  # the hook promises None on failure; be sure of it
-            log.exception("llm extract failed")
-            return {}
-        return {
-            k: v
-            for k, v in (found or {}).items()
-            if k in FIELDS and (k != USE_CASE_ID or (title and isinstance(v, str)))
+            "outbox": [reply(f"I noted: {noted(said_values)}. Reply 'change …' if that's wrong.")],
         }
 
     # questions ----------------------------------------------------------------------
-
-    def _question_turn(self, spec: Any, state: State) -> Question:
-        profile = _profile(state)
-        settled = _settled(state)
-        number = len(state.get("history", [])) + 1 + int(state.get("asked_use_case", False))
-        remaining = catalog.remaining_estimate(profile, settled)
-        total = max(number, number - 1 + remaining)
-        return catalog.to_turn(spec, number, total, hint=state.get("hint", ""))
 
     def _question_node(self, question_id: str) -> Callable[[State], dict[str, Any]]:
         def node(state: State) -> dict[str, Any]:
             spec = catalog.spec(question_id)
             # Nothing with side effects before this line: a resumed node reruns from the top.
-            payload = interrupt(self._question_turn(spec, state).model_dump(mode="json"))
+            payload = interrupt(question_turn(spec, state).model_dump(mode="json"))
             return {**self._answer(spec, state, payload), "seq": _seq(payload, state)}
 
         node.__name__ = f"q_{question_id}"
         return node
 
-    def _answer(self, spec: Any, state: State, payload: dict[str, Any]) -> dict[str, Any]:
-        text = " ".join(str(payload.get("text") or "").split())
-        by, at = str(payload["by"]), str(payload["at"])
-        base: dict[str, Any] = {"at": at, "hint": "", "ask_next": None}
-        values = payload.get("values")
-        profile = _profile(state)
-        if values is not None:
-            parsed = parse_choice(spec, [str(v) for v in values])
-            settled = self._settle(spec, state, profile, parsed, {}, text, by, at)
-            return {**base, **settled, "clash": None}
-        command = parse_command(text)
-        if command is not None:
-            return {**base, **self._command(command, spec, state, profile, by, at)}
-        asked = state.get("clash") or {}
-        asked = asked if asked.get("question") == spec.id else {}
-        picked = _pick_reading(text, asked.get("readings") or {})
-        if picked:  # "the first" / "the second": one of the two readings we offered
-            parsed, extracted = Parsed(values=picked), {}
-        else:
-            wanted = catalog.missing_fields(spec, profile, _settled(state)) or None
-            parsed = parse_answer(spec, text, fields=wanted)
-            extracted = (
-                self._llm_extract(text, profile, spec.id, state)
-                if self.llm is not None and _needs_model(parsed, text)
-                else {}
-            )
-        confirm = ""
-        taken: dict[str, Any] = dict(picked or {})
-        if extracted and parsed.ok and not parsed.skipped:
-            clash = conflicts(extracted, parsed.values)
-            for name in clash:
-                extracted.pop(name, None)
-            if clash and not asked:
-                # Ask once which reading is meant; keep the rest of the answer meanwhile.
-                confirm = clash_text(clash)
-                rest = {k: v for k, v in parsed.values.items() if k not in clash}
-                parsed = Parsed(values=rest, missing=list(clash), hint=confirm)
-                asked = {
-                    "question": spec.id,
-                    "readings": {n: [a, b] for n, (a, b) in clash.items()},
-                }
-            elif clash:  # asked already: the words as the offline parser reads them stand
-                taken.update({name: parsed.values[name] for name in clash})
-        update = self._settle(spec, state, profile, parsed, extracted, text, by, at, confirm)
-        done = any(h["question"] == spec.id for h in update.get("history", []))
-        update["clash"] = None if done else (asked or None)
-        if taken and done:
-            note = _reply(f"Going with {_noted(taken)}. Reply 'change …' if you meant otherwise.")
-            update["outbox"] = [*update.get("outbox", []), note]
-        return {**base, **update}
-
-    def _settle(
-        self,
-        spec: Any,
-        state: State,
-        profile: Profile,
-        parsed: Parsed,
-        extracted: dict[str, Any],
-        said: str,
-        by: str,
-        at: str,
-        confirm: str = "",
-    ) -> dict[str, Any]:
-        """Apply one answer to the pending question (plus anything the LLM read).
-
-        The question is settled (never routed to again) when the answer gave a value, said
-        skip, or was complete. A partial answer ("82% against 95%") is kept and the question
-        asked once more for what is missing; a second partial answer settles it. ``confirm``
-        (the LLM and the parser read a field two ways) keeps what was read and asks again.
-        """
-        outbox: list[dict[str, Any]] = []
-        history = list(state.get("history", []))
-        updates: dict[str, Any] = dict(extracted)
-        if parsed.ok and not parsed.skipped:
-            updates.update(parsed.values)  # the offline reading wins for the pending question
-        profile, records, applied = _merge_each(profile, updates, by=by, at=at, said=said)
-        result: dict[str, Any] = {
-            "profile": profile.model_dump(mode="json"),
-            "provenance": [
-                *state.get("provenance", []),
-                *(r.model_dump(mode="json") for r in records),
-            ],
-            "partial": None,
-        }
-        earlier = state.get("partial") or {}
-        fields = (
-            [*earlier.get("fields", []), *applied] if earlier.get("question") == spec.id else []
-        )
-        fields = list(dict.fromkeys([*fields, *applied]))
-        if extracted and applied:
-            outbox.append(_reply(f"I noted: {_noted(applied)}. Reply 'change …' if that's wrong."))
-        elif applied and not spec.options:
-            outbox.append(_reply(f"Noted: {_noted(applied)}."))
-        still = catalog.missing_fields(spec, profile, _settled(state))
-        answered = any(name in applied for name in spec.fields)
-        if confirm:
-            result["partial"] = {"question": spec.id, "fields": fields}
-            result["hint"] = confirm
-        elif parsed.skipped and not answered:
-            history.append({"question": spec.id, "fields": fields, "skipped": True})
-            outbox.append(_reply("Skipped: it goes on the memo's open questions."))
-        elif answered and still and parsed.missing and earlier.get("question") != spec.id:
-            result["partial"] = {"question": spec.id, "fields": fields}
-            result["hint"] = _hint(parsed) or "What about the rest of the question?"
-        elif answered or (parsed.ok and not parsed.skipped):
-            history.append({"question": spec.id, "fields": fields, "skipped": False})
-        else:
-            result["hint"] = _hint(parsed) or (
-                "I couldn't read that. Pick an option by number or answer in a few words."
-            )
-            if earlier.get("question") == spec.id:
-                result["partial"] = earlier
-        return {**result, "history": history, "outbox": outbox}
-
-    # commands -----------------------------------------------------------------------
-
-    def _command(
-        self,
-        command: UserCommand,
-        spec: Any,
-        state: State,
-        profile: Profile,
-        by: str,
-        at: str,
-    ) -> dict[str, Any]:
-        kind = command.kind
-        history = list(state.get("history", []))
-        if kind == "skip":
-            history.append({"question": spec.id, "fields": [], "skipped": True})
-            return {
-                "history": history,
-                "outbox": [_reply("Skipped: it goes on the memo's open questions.")],
-            }
-        if kind == "back":
-            return self._back(state, profile, by, at)
-        if kind == "change":
-            return self._change(command, state, profile, by, at, pending=spec.id)
-        if kind == "memo":
-            return {
-                "finish": True,
-                "outbox": [
-                    _reply("Writing the memo now; anything still unknown becomes an open question.")
-                ],
-            }
-        if kind == "cancel":
-            return self._cancel(at)
-        if kind == "help":
-            return {"outbox": [_reply(HELP)]}
-        # "ask": a question to the advisor; the pending question is asked again afterwards.
-        return {"outbox": [self._ask(command.text, spec, state)]}
-
-    def _back(self, state: State, profile: Profile, by: str, at: str) -> dict[str, Any]:
-        history = list(state.get("history", []))
-        if not history:
-            return {
-                "outbox": [_reply("This is the first question; there is nothing to go back to.")]
-            }
-        last = history.pop()
-        cleared = {name: None for name in last.get("fields", []) if name in FIELDS}
-        cleared.pop(USE_CASE_ID, None)
-        provenance = list(state.get("provenance", []))
-        if cleared:
-            profile, records = merge(profile, cleared, by=by, at=at, said="back")
-            provenance += [r.model_dump(mode="json") for r in records]
-        return {
-            "profile": profile.model_dump(mode="json"),
-            "provenance": provenance,
-            "history": history,
-            "ask_next": last["question"],
-            "clash": None,
-            "outbox": [_reply("Going back one question.")],
-        }
-
-    def _change(
-        self,
-        command: UserCommand,
-        state: State,
-        profile: Profile,
-        by: str,
-        at: str,
-        *,
-        pending: str | None,
-    ) -> dict[str, Any]:
-        field = command.field if command.field in FIELDS else field_from_name(command.field or "")
-        raw = (command.value or "").strip()
-        if field is None or not raw:
-            names = ", ".join(sorted({"volume", "examples", "eval", "target", "baseline", "owner"}))
-            return {
-                "outbox": [
-                    _reply(
-                        "Tell me what to change and the new value, like 'change volume to 50k'. "
-                        f"Names I know include: {names}."
-                    )
-                ],
-                "ask_next": pending,
-            }
-        value_updates = _change_values(field, raw)
-        if value_updates is None:
-            return {
-                "outbox": [
-                    _reply(
-                        f"I couldn't read '{raw}' as {FIELD_LABELS.get(field, field)}. "
-                        "Try again, for example 'change volume to 50k'."
-                    )
-                ],
-                "ask_next": pending,
-            }
-        try:
-            profile, records = merge(profile, value_updates, by=by, at=at, said=command.text)
-        except ValueError:
-            return {
-                "outbox": [_reply(f"'{raw}' is not a valid {FIELD_LABELS.get(field, field)}.")],
-                "ask_next": pending,
-            }
-        done = state.get("phase") == "done"
-        text = f"Changed {_noted(value_updates)}."
-        if done:
-            text += " Writing a revised memo."
-        still_open = (
-            pending is not None
-            and pending != USE_CASE_ID
-            and any(getattr(profile, f) is None for f in catalog.spec(pending).fields)
-        )
-        update: dict[str, Any] = {
-            "profile": profile.model_dump(mode="json"),
-            "provenance": [
-                *state.get("provenance", []),
-                *(r.model_dump(mode="json") for r in records),
-            ],
-            "outbox": [_reply(text)],
-            "ask_next": pending if still_open else None,
-        }
-        if done:
-            update["phase"] = "assess"
-        return update
-
-    def _cancel(self, at: str) -> dict[str, Any]:
-        ended = Ended(
-            text="Interview cancelled. Nothing more will be asked and no memo was written."
-        )
-        return {"at": at, "phase": "cancelled", "outbox": [ended.model_dump(mode="json")]}
-
-    def _ask(self, question: str, spec: Any, state: State) -> dict[str, Any]:
-        """A follow-up question, answered from the knowledge cards with citations."""
-        if spec is not None and _is_why(question):
-            cited = card_citation(spec.why_card) if getattr(spec, "why_card", None) else None
-            return _reply(f"Why I ask: {spec.why}", [cited] if cited else [])
-        subject = _defined(question)
-        try:
-            with self._knowledge_lock:
-                hits = search(self._knowledge, question, k=5 if subject else 3)
-        except Exception:
-            log.exception("knowledge search failed")
-            hits = []
-        if subject:
-            hits = _definition_first(hits, subject)[:3]
-        if not hits:
-            return _reply(
-                "I have no guidance on that. Try asking about prompting, RAG, fine-tuning, "
-                "eval sets, costs or data."
-            )
-        if self.llm is not None:
-            try:
-                answered = self.llm.answer(
-                    question, hits, interview_id=state.get("interview_id", "")
-                )
-            except Exception:
-                log.exception("llm answer failed")
-                answered = None
-            if answered:
-                text, ids = answered
-                found = [c for c in (self._hit_citation(h) for h in hits if h.id in ids) if c]
-                return _reply(text, found)
-        top = hits[0]
-        lines = [f"{top.title}: {_excerpt(top.text)}"]
-        if len(hits) > 1:
-            lines.append("See also: " + "; ".join(h.title for h in hits[1:]) + ".")
-        found = [c for c in (self._hit_citation(h) for h in hits) if c]
-        return _reply("\n".join(lines), found)
-
-    @staticmethod
-    def _hit_citation(hit: Hit) -> Citation | None:
-        return card_citation(hit.id) or Citation(
-            id=hit.id, title=hit.title, sources=list(hit.sources)
-        )
-
     # assess, memo, review -----------------------------------------------------------
 
     def _assess(self, state: State) -> dict[str, Any]:
-        assessment = assess(_profile(state), self.prices)
+        assessment = assess(profile_of(state), self.prices)
         return {
             "assessment": assessment.model_dump(mode="json"),
             "phase": "assess",
@@ -945,7 +525,7 @@ class Interviews:
         }
 
     def _write_memo(self, state: State) -> dict[str, Any]:
-        profile = _profile(state)
+        profile = profile_of(state)
         assessment = Assessment.model_validate(state["assessment"])
         provenance = [Provenance.model_validate(p) for p in state.get("provenance", [])]
         interview_id = state.get("interview_id", "")
@@ -996,20 +576,6 @@ class Interviews:
         payload = interrupt({"kind": "done", "memo_id": state.get("memo_id")})
         return {**self._after_memo(state, payload), "seq": _seq(payload, state)}
 
-    def _after_memo(self, state: State, payload: dict[str, Any]) -> dict[str, Any]:
-        text = " ".join(str(payload.get("text") or "").split())
-        by, at = str(payload["by"]), str(payload["at"])
-        base: dict[str, Any] = {"at": at}
-        command = parse_command(text) if payload.get("values") is None else None
-        profile = _profile(state)
-        if command is not None and command.kind == "change":
-            return {**base, **self._change(command, state, profile, by, at, pending=None)}
-        if command is not None and command.kind == "ask":
-            return {**base, "outbox": [self._ask(command.text, None, state)]}
-        if command is not None and command.kind == "memo" and state.get("memo_id"):
-            return {**base, "outbox": [{"kind": "memo", "memo_id": state["memo_id"]}]}
-        return {**base, "outbox": [_reply(DONE_TEXT)]}
-
 
 # helpers -------------------------------------------------------------------------------
 
@@ -1019,146 +585,4 @@ def _seq(payload: dict[str, Any], state: State) -> int:
     return int(payload.get("seq") or state.get("seq") or 0)
 
 
-_ABBREVIATION = re.compile(r"(?:^|\s)[A-Z][\w.]{0,3}\.$")
-_SENTENCE_END = re.compile(r"\n|(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
-
-
-def _title(raw: str) -> str:
-    """The use case as a title: a one-line opening as it is; a longer one (over a line,
-    or several sentences) by its first sentence, cut at a word to about TITLE_CHARS."""
-    text = " ".join(raw.split())
-    parts = _SENTENCE_END.split(raw.strip())
-    if len(text) <= LINE_CHARS and len(parts) == 1:
-        return text
-    first = parts[0]
-    for part in parts[1:]:  # "Dr. Lee's team ...": a short capitalised word is no sentence end
-        if not _ABBREVIATION.search(first):
-            break
-        first += " " + part
-    first = " ".join(first.split()).rstrip(".") or text
-    if len(first) > TITLE_CHARS:
-        cut = first[: TITLE_CHARS + 1].rsplit(" ", 1)[0] if " " in first else first
-        first = cut[:TITLE_CHARS].rstrip(" ,;:-") + "…"
-    return first
-
-
-def _use_case(raw: str, *, by: str, at: str) -> tuple[Profile, list[Provenance]]:
-    """The opening text as a profile: its title, with the whole text as what was said."""
-    title = _title(raw)
-    profile = Profile(use_case=title)
-    said = " ".join(raw.split())
-    return profile, [Provenance(field=USE_CASE_ID, value=title, by=by, at=at, said=said)]
-
-
-def _needs_model(parsed: Parsed, text: str) -> bool:
-    """Whether a reply is worth an LLM call: the offline parser could not read it all, or
-    it says more than a short answer does."""
-    return not parsed.ok or bool(parsed.missing) or len(text.split()) > MODEL_WORDS
-
-
-_FIRST = re.compile(r"(?:the )?(?:first|former|1st)(?: one| reading)?")
-_SECOND = re.compile(r"(?:the )?(?:second|latter|2nd)(?: one| reading)?")
-
-
-def _pick_reading(text: str, readings: dict[str, list[Any]]) -> dict[str, Any] | None:
-    """After a clash, 'the first' picks the offline reading and 'the second' the LLM's."""
-    if not readings:
-        return None
-    said = re.sub(r"[^a-z0-9 ]+", " ", text.lower())
-    said = " ".join(w for w in said.split() if w not in ("i", "meant", "mean", "please"))
-    for pattern, index in ((_FIRST, 0), (_SECOND, 1)):
-        if pattern.fullmatch(said):
-            return {name: pair[index] for name, pair in readings.items()}
-    return None
-
-
-def _merge_each(
-    profile: Profile, updates: dict[str, Any], *, by: str, at: str, said: str
-) -> tuple[Profile, list[Provenance], dict[str, Any]]:
-    """Merge what validates; a bad value for one field never loses the others."""
-    records: list[Provenance] = []
-    applied: dict[str, Any] = {}
-    for name, value in updates.items():
-        try:
-            profile, found = merge(profile, {name: value}, by=by, at=at, said=said)
-        except ValueError:
-            log.info("dropped invalid value for %s: %r", name, value)
-            continue
-        records += found
-        applied[name] = found[0].value
-    return profile, records, applied
-
-
-def _change_values(field: str, raw: str) -> dict[str, Any] | None:
-    """The value(s) a 'change X to Y' sets, read the way the question for X reads answers."""
-    if field == USE_CASE_ID:
-        text = " ".join(raw.split())
-        return {USE_CASE_ID: text[:500]} if text else None
-    parsed = parse_value(field, raw)
-    if parsed.skipped:
-        return {field: None}  # "change owner to don't know": back to unknown
-    if parsed.ok and parsed.values:
-        return dict(parsed.values)
-    return None
-
-
-def _hint(parsed: Parsed) -> str:
-    return parsed.hint.strip() if parsed.hint else ""
-
-
-def _is_why(text: str) -> bool:
-    words = re.findall(r"[a-z']+", text.lower())
-    return (
-        bool(words)
-        and " ".join(words).startswith(_WHY_START)
-        and len(words) <= 6
-        and set(words) <= _WHY_WORDS
-    )
-
-
-_DEFINITIONAL = re.compile(
-    r"\s*(?:what\s+is|what's|whats|what\s+are|define)\s+(?:an?\s+|the\s+)?(?P<subject>.+)",
-    re.IGNORECASE,
-)
-
-
-# Words around a subject that do not change what is being defined ("what is RAG, exactly?").
-_FILLER = frozenset(
-    {"a", "an", "the", "exactly", "really", "actually", "again", "briefly", "simply", "in"}
-    | {"short", "plain", "simple", "terms", "words"}
-)
-
-
-def _defined(question: str) -> list[str]:
-    """The words of X in "what is X?", "what's X", "what are X", "define X"; else []."""
-    found = _DEFINITIONAL.fullmatch(question.replace("’", "'"))
-    words = re.findall(r"[a-z0-9]+", found["subject"].lower()) if found else []
-    return [word for word in words if word not in _FILLER]
-
-
-def _definition_first(hits: Sequence[Hit], subject: list[str]) -> list[Hit]:
-    """The hits with the card that defines the subject first, when one is among them.
-
-    Defining cards are named ``what-is-<topic>``; the topic must be the whole subject (its
-    words, or its acronym: "rag" for "retrieval augmented generation"), so "what is the
-    difference between RAG and fine-tuning?" keeps the search order.
-    """
-    initials = "".join(word[0] for word in subject) if len(subject) > 1 else ""
-
-    def defines(hit: Hit) -> bool:
-        if not hit.id.startswith("what-is-"):
-            return False
-        topic = hit.id.removeprefix("what-is-").split("-")
-        return set(topic) == set(subject) or "".join(topic) == initials
-
-    first = next((hit for hit in hits if defines(hit)), None)
-    return list(hits) if first is None else [first, *(hit for hit in hits if hit is not first)]
-
-
-def clash_text(clash: dict[str, tuple[Any, Any]]) -> str:
-    """One line asking the user to settle the readings :func:`graph.profile.conflicts` found."""
-    parts = [
-        f"{FIELD_LABELS.get(name, name)}: {value_text(name, a)} or {value_text(name, b)}"
-        for name, (a, b) in clash.items()
-    ]
-    return "I read your answer two ways (" + "; ".join(parts) + "). Which did you mean?"
+__all__ = ["DONE_TEXT", "HELP", "LLM", "Interviews", "State", "clash_text"]

@@ -25,7 +25,15 @@ class Citation(BaseModel):
 
 
 class Question(BaseModel):
-    """The pending question. ``options`` is empty for free-text questions."""
+    """The pending question. ``options`` is empty for free-text questions.
+
+    With ``confirm`` it asks to confirm a reading rather than for an answer: ``read_values``
+    holds the profile values understood (``None`` = noted as not sure), ``read`` the option
+    values to show ticked (for a question without options, the values as short text), and
+    ``read_text`` the reading in words. ``yes``, ``ok`` or an empty reply keeps it (or
+    :meth:`graph.interview.Interviews.confirm`, or buttons/checkboxes equal to ``read``);
+    anything else is read as a new answer.
+    """
 
     kind: Literal["question"] = "question"
     id: str
@@ -42,6 +50,10 @@ class Question(BaseModel):
     # The interview's answer seq when this was asked (set by Interviews): with ``id`` it
     # names one asking of the question, so a re-ask differs and a rewording does not.
     seq: int = 0
+    confirm: bool = False
+    read: list[str] = Field(default_factory=list)
+    read_values: dict[str, Any] = Field(default_factory=dict)
+    read_text: str = ""
 
 
 class Reply(BaseModel):

@@ -16,19 +16,14 @@ from graph.claude import (
     EXTRACT_TOOL,
     EXTRACTABLE,
     PROSE_TOOL,
-    USE_CASE_CHARS,
-    VALUE_EVIDENCE,
     Claude,
-    grounded_share,
     llm_from_env,
     looks_like_instructions,
-    numbers_in,
     profile_tool_schema,
-    supported,
-    unsupported_numbers,
 )
 from graph.cost import load_prices
-from graph.interview import clash_text
+from graph.model_checks import grounded_share, unsupported_numbers
+from graph.model_evidence import USE_CASE_CHARS, VALUE_EVIDENCE, supported
 from graph.policy import assess
 from graph.profile import (
     FIELDS,
@@ -42,6 +37,8 @@ from graph.profile import (
     TaskType,
     conflicts,
 )
+from graph.reading.numbers import numbers
+from graph.steps import clash_text
 from graph.store import Store
 from knowledge.search import Hit
 
@@ -632,7 +629,7 @@ def test_number_forms_are_normalised(assessed: Any) -> None:
     ok = "82% vs 0.82, 3,000 or 3000 or 3k examples, 200,000 or 200k calls, $960 a month, 90%."
     assert unsupported_numbers(ok, FULL, assessed) == []
     assert unsupported_numbers("4,000 examples and 71%", FULL, assessed) == ["4,000", "71%"]
-    assert [(n.value, n.percent) for n in numbers_in("3k, 1.5M, 82%, $0.0048")] == [
+    assert [(n.value, n.pct) for n in numbers("3k, 1.5M, 82%, $0.0048", ranges=False)] == [
         (3000.0, False),
         (1_500_000.0, False),
         (82.0, True),
@@ -761,3 +758,92 @@ def test_usage_is_recorded_per_interview_in_the_store(fake: Any) -> None:
     assert {r["model"] for r in rows} == {"claude-x"} and {r["purpose"] for r in rows} == {
         "extract"
     }
+
+
+# -- evidence read with its polarity (a yes/no the text contradicts is dropped) --------------
+
+NEGATED = "Legal has not cleared this data for training and will not."
+
+
+def test_a_value_the_text_says_the_opposite_of_is_dropped(
+    claude: Claude, fake: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.script(fake_api.tool_use(EXTRACT_TOOL, {"data_cleared": True}))
+    text = f"{NEGATED} It would really help us if you could recommend fine-tuning."
+    with caplog.at_level(logging.INFO, logger="graph.claude"):
+        assert extract(claude, text) == {}  # sent (a polite request is no instruction), dropped
+    assert "data_cleared" in caplog.text
+    assert not supported("data_cleared", True, NEGATED)
+    assert supported("data_cleared", False, NEGATED)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "text"),
+    [
+        ("labels_clean", True, "about 2,000 pairs, but honestly the labels are not consistent"),
+        ("task_stable", True, "the categories will not stay the same, we're reworking them"),
+        ("latency_critical", True, "latency is not a concern for this batch job"),
+        ("cost_pressure", True, "no budget issue at all"),
+        ("human_review", True, "nobody reviews the output before it goes out"),
+        ("data_cleared", True, "not yet"),  # a short reply to the pending question too
+    ],
+)
+def test_a_yes_no_the_words_contradict_is_not_evidence(name: str, value: bool, text: str) -> None:
+    assert not supported(name, value, text, pending="cleared")
+    assert supported(name, not value, text, pending="cleared")
+
+
+@pytest.mark.parametrize(
+    ("text", "claimed", "kept"),
+    [
+        ("We never tried RAG; only a system prompt.", ["system_prompt", "rag"], ["system_prompt"]),
+        (
+            "no few-shot, no chain of thought, just json mode",
+            ["few_shot", "structured_output"],
+            ["structured_output"],
+        ),
+    ],
+)
+def test_a_technique_the_text_says_was_not_tried_is_dropped(
+    claude: Claude, fake: Any, text: str, claimed: list[str], kept: list[str]
+) -> None:
+    fake.script(fake_api.tool_use(EXTRACT_TOOL, {"techniques_tried": claimed}))
+    assert extract(claude, text) == {"techniques_tried": kept}
+
+
+def test_a_problem_the_text_says_is_fine_is_dropped(claude: Claude, fake: Any) -> None:
+    fake.script(fake_api.tool_use(EXTRACT_TOOL, {"problems": ["too_slow", "hallucination"]}))
+    got = extract(claude, "speed is fine, it just invents refund rules that don't exist")
+    assert got == {"problems": ["hallucination"]}
+
+
+# -- the evidence checks are linear: a bounded number of passes, whatever the text says -------
+
+
+def _passes(check: Any) -> tuple[int, int]:
+    from graph.reading import vocabulary
+
+    before = (vocabulary.SCANS.passes, vocabulary.SCANS.chars)
+    check()
+    return vocabulary.SCANS.passes - before[0], vocabulary.SCANS.chars - before[1]
+
+
+def test_checking_many_values_against_a_long_text_reads_it_a_bounded_number_of_times() -> None:
+    from graph.model_evidence import evidenced
+
+    sentence = "We wrote a system prompt with rules, added few-shot examples and a JSON schema. "
+    text = (sentence * 260)[:20_000]  # about 1,000 mentions of techniques
+    claimed = ["chain_of_thought", "rag", "bigger_model"]
+    passes, chars = _passes(lambda: evidenced("techniques_tried", claimed, text))
+    assert evidenced("techniques_tried", claimed, text) == (False, [])
+    assert passes <= 2 and chars <= 2 * len(text) + 100  # not once per value, nor per mention
+    twice, _ = _passes(lambda: evidenced("techniques_tried", claimed * 10, text + " again"))
+    assert twice <= 2  # ten times the values: the same passes
+
+
+def test_a_long_unpunctuated_text_is_not_rescanned_per_mention() -> None:
+    from graph.answers import stated
+
+    text = "few shot and json and system prompt " * 600  # one clause, 1,800 mentions
+    passes, chars = _passes(lambda: stated("techniques_tried", text))
+    assert passes <= 2 and chars <= len(text)  # the vocabulary pass (and its whole-clause pass)

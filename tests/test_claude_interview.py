@@ -230,11 +230,16 @@ def test_a_reply_that_times_out_is_still_read_offline(tmp_path: Path) -> None:
         assert isinstance(turns[-1], Question) and turns[-1].id == "task"
         service.choose("cli:t", "task", ["classification"], by="U1")
         turns = service.reply("cli:t", "it makes things up and it's slow", by="U1")
+        # Read offline, and (words for a list question, with no model to agree) confirmed.
+        shown = turns[-1]
+        assert isinstance(shown, Question) and shown.confirm
+        assert shown.read == ["hallucination", "too_slow"]
+        assert service.store.answers("cli:t")[-1].text == "it makes things up and it's slow"
+        turns = service.reply("cli:t", "yes", by="U1")
     profile = service.profile("cli:t")
     assert profile is not None and profile.task_type == "classification"
     assert profile.problems == ["hallucination", "too_slow"]
-    assert service.store.answers("cli:t")[-1].text == "it makes things up and it's slow"
-    assert isinstance(turns[-1], Question)
+    assert isinstance(turns[-1], Question) and turns[-1].id != "problems"
 
 
 # -- prompt injection --------------------------------------------------------------------
@@ -304,3 +309,33 @@ def test_usage_is_recorded_per_interview_with_cache_reads(
     for request in fake.requests:
         assert request.body["model"] == "claude-x"
         assert request.body["system"][-1]["cache_control"] == {"type": "ephemeral"}
+
+
+# -- list questions in words go through the forced-tool extraction ----------------------------
+
+
+def test_techniques_in_words_are_read_by_the_model_checked_against_the_words(
+    tmp_path: Path,
+) -> None:
+    said = "response schema and a chain of two prompts; we never got retrieval going"
+    # The model reads the paraphrase well, but also claims RAG and a bigger model.
+    claims = {"techniques_tried": ["structured_output", "decomposition", "rag", "bigger_model"]}
+    model = fake_api.AdvisorModel(extractions={"response schema": claims})
+    with fake_api.running(model) as fake:
+        service = interviews(tmp_path, "llm", Claude(fake.client()))
+        service.start("cli:w", use_case="route support emails", by="U1")
+        service.choose("cli:w", "task", ["classification"], by="U1")
+        service.choose("cli:w", "problems", ["accuracy_plateau"], by="U1")
+        service.choose("cli:w", "knowledge", ["none"], by="U1")
+        service.choose("cli:w", "stable", ["yes"], by="U1")
+        turns = service.reply("cli:w", said, by="U1")
+        sent = [r for r in fake.requests if r.body.get("tool_choice", {}).get("name")]
+    assert "response schema" in sent[-1].text  # the words went to the forced tool
+    # RAG (negated) and a bigger model (never named) were dropped; what is left agrees
+    # with the offline reading, so it is kept without a confirmation.
+    assert isinstance(turns[-1], Question) and turns[-1].id != "tried"
+    profile = service.profile("cli:w")
+    assert profile is not None and profile.techniques_tried == [
+        "structured_output",
+        "decomposition",
+    ]

@@ -26,7 +26,11 @@ def test_help_lists_every_command() -> None:
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
     listed = re.findall(r"^  (\w+)\s", result.output.split("Commands:")[1], re.MULTILINE)
-    assert listed == sorted(COMMANDS) == ["assess", "chat", "db", "evidence", "knowledge", "memo", "serve"]
+    assert (
+        listed
+        == sorted(COMMANDS)
+        == ["assess", "chat", "db", "evidence", "knowledge", "memo", "serve"]
+    )
     for name in COMMANDS:
         assert CliRunner().invoke(cli, [name, "--help"]).exit_code == 0, name
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from teams import ROUTER
 
-from graph import interview as interview_module
+from graph import steps as steps_module
 from graph.assessment import Assessment
 from graph.interview import Interviews
 from graph.memo import FIELD_LABELS
@@ -33,16 +33,26 @@ def _replies(turns: Sequence[Turn]) -> list[Reply]:
 def _finish(
     service: Interviews, iid: str, script: dict[str, str], turns: list[Turn], by: str = "dana"
 ) -> tuple[MemoReady, list[str]]:
-    """Answer every question from ``script`` until the memo; returns it and the ids asked."""
+    """Answer every question from ``script`` until the memo (a confirmation gets the same
+    words again, which keeps the reading); returns it and the ids asked (not confirmed)."""
     asked: list[str] = []
     for _ in range(40):
         memos = [t for t in turns if isinstance(t, MemoReady)]
         if memos:
             return memos[-1], asked
         q = _question(turns)
-        asked.append(q.id)
+        if not q.confirm:
+            asked.append(q.id)
         turns = service.reply(iid, script[q.id], by=by)
     raise AssertionError(f"no memo after {asked}")
+
+
+def _answer(service: Interviews, iid: str, text: str, by: str = "dana") -> list[Turn]:
+    """Reply, and keep the reading when it is echoed for confirmation."""
+    turns = service.reply(iid, text, by=by)
+    if turns and isinstance(turns[-1], Question) and turns[-1].confirm:
+        turns = service.reply(iid, "yes", by=by)
+    return turns
 
 
 @pytest.fixture
@@ -96,13 +106,13 @@ def test_back_asks_the_previous_question_again_with_its_value_cleared(
 ) -> None:
     service.start("t:4", use_case="Route tickets", by="dana")
     service.reply("t:4", "1", by="dana")
-    turns = service.reply("t:4", "it gets the format wrong", by="dana")
+    turns = _answer(service, "t:4", "it gets the format wrong")
     assert _question(turns).id != "problems"
     turns = service.reply("t:4", "back", by="dana")
-    assert _question(turns).id == "problems"
+    assert _question(turns).id == "problems" and not _question(turns).confirm
     profile = service.profile("t:4")
     assert profile is not None and profile.problems is None and profile.task_type is not None
-    turns = service.reply("t:4", "it makes things up", by="dana")
+    turns = _answer(service, "t:4", "it makes things up")
     profile = service.profile("t:4")
     assert profile is not None and [p.value for p in profile.problems or []] == ["hallucination"]
 
@@ -118,7 +128,7 @@ def test_change_mid_interview_revises_the_field_and_asks_the_pending_question_ag
     service: Interviews,
 ) -> None:
     turns = service.start("t:6", use_case="Route tickets", by="dana")
-    for _ in range(9):
+    for _ in range(20):
         q = _question(turns)
         if q.id == "stakes":
             break
@@ -230,7 +240,7 @@ def test_every_answer_is_recorded_even_when_the_step_fails(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(interview_module, "parse_answer", broken)
+    monkeypatch.setattr(steps_module, "parse_answer", broken)
     turns = service.reply("t:14", "1", by="dana")
     assert "Your answer is saved" in _replies(turns)[0].text
     assert _question(turns).id == "task"
@@ -266,10 +276,12 @@ def test_an_answer_saved_just_before_a_crash_is_taken_on_restart_not_asked_again
     turns = second.recover("t:crash")
     assert isinstance(turns[0], Reply) and "Picking up your last answer" in turns[0].text
     assert ROUTER["problems"] in turns[0].text
-    assert _question(turns).id != "problems"
+    taken = _question(turns)  # the words were read: what they say is shown to confirm
+    assert taken.id == "problems" and taken.confirm and taken.read
+    assert second.recover("t:crash") == []  # taken once, not again
+    second.reply("t:crash", "yes", by="dana")
     profile = second.profile("t:crash")
     assert profile is not None and profile.problems
-    assert second.recover("t:crash") == []  # taken once, not again
 
 
 def test_recover_finds_nothing_when_every_answer_was_taken(service: Interviews) -> None:
@@ -382,7 +394,7 @@ def test_llm_and_parser_disagreeing_is_confirmed_not_guessed() -> None:
     assert profile is not None and profile.task_type is None
 
 
-def test_a_clash_is_asked_about_once_then_the_offline_reading_is_taken() -> None:
+def test_a_clash_is_confirmed_once_and_the_same_words_again_keep_the_reading_shown() -> None:
     llm = FakeLLM()
     service = Interviews(llm=llm)
     service.start("t:23", use_case="Route tickets", by="dana")
@@ -393,8 +405,9 @@ def test_a_clash_is_asked_about_once_then_the_offline_reading_is_taken() -> None
         asked.append(_question(turns))
         if asked[-1].id != "task":
             break
-    assert [q.id for q in asked] == ["task", "problems"]
-    assert llm.calls.count("extract:task") == 2
+    assert [(q.id, q.confirm) for q in asked] == [("task", True), ("problems", False)]
+    assert asked[0].read == ["classification"]  # a choice: the offline reading is shown
+    assert llm.calls.count("extract:task") == 1  # the repeat kept it: no second model call
     profile = service.profile("t:23")
     assert profile is not None and profile.task_type is not None
     assert profile.task_type.value == "classification"
@@ -417,21 +430,32 @@ def test_a_clash_is_settled_by_naming_the_first_or_second_reading(said: str, tak
     assert profile.task_type.value == taken
 
 
-def test_a_clash_keeps_the_rest_of_the_answer() -> None:
+def _to_usage(service: Interviews, iid: str) -> None:
+    service.choose(iid, "task", ["classification"], by="dana")
+    for answer in ("accuracy is stuck", "no", "yes", "system prompt and few-shot", "no eval"):
+        _answer(service, iid, answer)
+    while (pending := service.pending(iid)) is not None and pending.id != "usage":
+        service.reply(iid, "skip", by="dana")
+
+
+@pytest.mark.parametrize(("said", "volume"), [("yes", 210_000), ("the second", 7_000)])
+def test_a_clash_keeps_the_rest_of_the_answer_whichever_reading_is_kept(
+    said: str, volume: int
+) -> None:
     llm = FakeLLM()
     service = Interviews(llm=llm)
     service.start("t:25", use_case="Route tickets", by="dana")
-    service.choose("t:25", "task", ["classification"], by="dana")
-    for answer in ("accuracy is stuck", "no", "yes", "system prompt and few-shot", "no eval"):
-        service.reply("t:25", answer, by="dana")
-    while (pending := service.pending("t:25")) is not None and pending.id != "usage":
-        service.reply("t:25", "skip", by="dana")
+    _to_usage(service, "t:25")
     llm.to_extract = {"monthly_volume": 7000}
     turns = service.reply("t:25", "about 7,000 a day, 1,500 tokens in, 20 out", by="dana")
     q = _question(turns)
-    assert q.id == "usage" and "210,000" in q.hint and "7,000" in q.hint
+    assert q.id == "usage" and q.confirm and "210,000" in q.hint and "7,000" in q.hint
+    assert q.read_values["avg_input_tokens"] == 1500  # the rest of the reading is kept
     profile = service.profile("t:25")
-    assert profile is not None and profile.monthly_volume is None
+    assert profile is not None and profile.monthly_volume is None  # nothing kept unconfirmed
+    service.reply("t:25", said, by="dana")
+    profile = service.profile("t:25")
+    assert profile is not None and profile.monthly_volume == volume
     assert (profile.avg_input_tokens, profile.avg_output_tokens) == (1500, 20)
 
 
@@ -480,7 +504,7 @@ def test_a_partial_reply_goes_to_the_llm() -> None:
     service.start("t:28", use_case="Route tickets", by="dana")
     service.choose("t:28", "task", ["classification"], by="dana")
     for answer in ("accuracy is stuck", "no", "yes", "system prompt and few-shot"):
-        service.reply("t:28", answer, by="dana")
+        _answer(service, "t:28", answer)
     assert _question([service.pending("t:28")]).id == "eval"  # type: ignore[list-item]
     service.reply("t:28", "82% now", by="dana")
     assert llm.calls[-1] == "extract:eval"
@@ -506,7 +530,7 @@ def test_progress_counts_up_and_the_total_shrinks_as_questions_become_irrelevant
     first = _question(turns)
     assert (first.number, first.total) == (1, 12)
     service.reply("t:21", "4", by="dana")
-    service.reply("t:21", "it doesn't sound like us", by="dana")
+    _answer(service, "t:21", "it doesn't sound like us")
     service.reply("t:21", "no", by="dana")
     q = _question(service.reply("t:21", "no, the brief keeps changing", by="dana"))
     assert q.number == 5 and q.total < 12
@@ -633,3 +657,262 @@ def test_an_opening_of_several_sentences_or_lines_is_titled_by_its_first(
     service.start("t:36", use_case=opening, by="dana")
     profile = service.profile("t:36")
     assert profile is not None and profile.use_case == title
+
+
+# --- confirming what is uncertain -----------------------------------------------------------
+
+
+def _to(service: Interviews, iid: str, question_id: str, script: dict[str, str]) -> Question:
+    """Answer from ``script`` (confirming every reading) until ``question_id`` is asked."""
+    for _ in range(30):
+        q = service.pending(iid)
+        assert q is not None
+        if q.id == question_id and not q.confirm:
+            return q
+        service.reply(iid, "yes" if q.confirm else script[q.id], by="dana")
+    raise AssertionError(f"{question_id} was never asked")
+
+
+def test_words_for_a_list_question_are_shown_for_confirmation_before_they_are_kept(
+    service: Interviews,
+) -> None:
+    service.start("c:1", use_case="Route tickets", by="dana")
+    service.reply("c:1", "1", by="dana")
+    turns = service.reply(
+        "c:1", "it invents refund rules and the replies vary run to run", by="dana"
+    )
+    q = _question(turns)
+    assert (q.id, q.confirm) == ("problems", True)
+    assert q.read == ["hallucination", "inconsistent"]
+    assert q.read_values == {"problems": ["hallucination", "inconsistent"]}
+    assert q.read_text == "made-up facts (hallucination), inconsistent answers"
+    assert "I read: made-up facts (hallucination), inconsistent answers" in q.hint and q.options  # the options again
+    profile = service.profile("c:1")
+    assert profile is not None and profile.problems is None  # nothing kept unconfirmed
+    turns = service.reply("c:1", "yes", by="lee")
+    assert _question(turns).id == "stable"  # made-up facts settle the knowledge question
+    assert "Noted: problems today: hallucination, inconsistent." in _replies(turns)[0].text
+    profile = service.profile("c:1")
+    assert profile is not None and [p.value for p in profile.problems or []] == [
+        "hallucination",
+        "inconsistent",
+    ]
+    record = [p for p in service.provenance("c:1") if p.field == "problems"][-1]
+    assert record.said.startswith("it invents refund rules")  # the words, not "yes"
+
+
+@pytest.mark.parametrize("keep", ["", "ok", "Yes.", "looks good"])
+def test_an_empty_reply_or_ok_keeps_the_reading(service: Interviews, keep: str) -> None:
+    service.start("c:2", use_case="Route tickets", by="dana")
+    service.reply("c:2", "1", by="dana")
+    service.reply("c:2", "it is slow and pricey", by="dana")
+    service.reply("c:2", keep, by="dana")
+    profile = service.profile("c:2")
+    assert profile is not None and [p.value for p in profile.problems or []] == [
+        "too_slow",
+        "too_expensive",
+    ]
+
+
+def test_anything_else_at_a_confirmation_is_read_as_a_new_answer(service: Interviews) -> None:
+    service.start("c:3", use_case="Route tickets", by="dana")
+    service.reply("c:3", "1", by="dana")
+    service.reply("c:3", "it is slow and pricey", by="dana")
+    turns = service.reply("c:3", "6", by="dana")  # fixing the ticks: only slow
+    assert _question(turns).id == "knowledge"
+    profile = service.profile("c:3")
+    assert profile is not None and [p.value for p in profile.problems or []] == ["too_slow"]
+
+
+def test_buttons_equal_to_the_reading_keep_it_and_other_ticks_replace_it(
+    service: Interviews,
+) -> None:
+    service.start("c:4", use_case="Route tickets", by="dana")
+    service.reply("c:4", "1", by="dana")
+    service.reply("c:4", "it is slow and pricey", by="dana")
+    turns = service.choose("c:4", "problems", ["too_expensive", "too_slow"], by="dana")
+    assert _question(turns).id == "knowledge"
+    service.start("c:5", use_case="Route tickets", by="dana")
+    service.reply("c:5", "1", by="dana")
+    service.reply("c:5", "it is slow and pricey", by="dana")
+    service.choose("c:5", "problems", ["too_expensive"], by="dana")
+    profile = service.profile("c:5")
+    assert profile is not None and [p.value for p in profile.problems or []] == ["too_expensive"]
+
+
+def test_a_confirm_button_keeps_the_reading_and_a_stale_one_is_refused(
+    service: Interviews,
+) -> None:
+    service.start("c:6", use_case="Route tickets", by="dana")
+    assert "no reading" in service.confirm("c:6", "task", by="dana")[0].text  # type: ignore[union-attr]
+    service.reply("c:6", "probably 2?", by="dana")
+    assert _question([service.pending("c:6")]).confirm  # type: ignore[list-item]
+    turns = service.confirm("c:6", "task", by="dana")
+    assert _question(turns).id == "problems"
+    profile = service.profile("c:6")
+    assert profile is not None and profile.task_type is not None
+    assert profile.task_type.value == "extraction"
+    assert "no reading" in service.confirm("c:6", "task", by="dana")[0].text  # type: ignore[union-attr]
+
+
+def test_a_hedged_second_answer_is_kept_as_not_sure_never_as_firm(service: Interviews) -> None:
+    service.start("c:7", use_case="Route tickets", by="dana")
+    for reply in ("1", "6", "no", "yes", "1, 2"):
+        _answer(service, "c:7", reply)
+    assert _question([service.pending("c:7")]).id == "eval"  # type: ignore[list-item]
+    service.reply("c:7", "perhaps 150 items?", by="dana")  # confirm shown
+    turns = service.reply("c:7", "maybe 200, honestly unsure", by="dana")  # hedged again
+    assert _question(turns).id != "eval"  # never a third time
+    profile = service.profile("c:7")
+    assert profile is not None and profile.eval_set_size is None
+    asked = [p for p in service.provenance("c:7") if p.field == "eval_set_size"]
+    assert asked and asked[-1].value is None and "maybe 200" in asked[-1].said
+
+
+# --- never loop ------------------------------------------------------------------------------
+
+
+def test_an_unreadable_reply_is_asked_once_more_then_noted_as_not_sure(
+    service: Interviews,
+) -> None:
+    service.start("l:1", use_case="Route tickets", by="dana")
+    turns = service.reply("l:1", "purple monkey dishwasher", by="dana")
+    again = _question(turns)
+    assert again.id == "task" and not again.confirm
+    assert "1 Classification" in again.hint and "For example: 2, or 'extraction'" in again.hint
+    turns = service.reply("l:1", "purple monkey dishwasher", by="dana")
+    assert _question(turns).id == "problems"  # moved on: never a third time
+    assert "not sure" in " ".join(r.text for r in _replies(turns))
+    record = [p for p in service.provenance("l:1") if p.field == "task_type"]
+    assert record and record[-1].value is None and record[-1].said == "purple monkey dishwasher"
+
+
+def test_a_scripted_user_repeating_nonsense_reaches_a_memo_without_a_loop(
+    service: Interviews,
+) -> None:
+    turns = service.start("l:2", use_case="Route tickets", by="dana")
+    shown: list[str] = []
+    for _ in range(40):
+        if any(isinstance(t, MemoReady) for t in turns):
+            break
+        q = _question(turns)
+        shown.append(q.id)
+        turns = service.reply("l:2", "none. unknown. unknown" if q.id == "eval" else "zzz", by="x")
+    memo = next(t for t in turns if isinstance(t, MemoReady))
+    runs = [len(list(group)) for _, group in __import__("itertools").groupby(shown)]
+    assert max(runs) <= 2
+    assert memo.assessment["open_questions"]
+
+
+def test_a_partial_answer_then_nothing_readable_keeps_the_part_and_moves_on(
+    service: Interviews,
+) -> None:
+    service.start("l:3", use_case="Route tickets", by="dana")
+    _to(service, "l:3", "eval", {**ROUTER, "problems": "2"})
+    turns = service.reply("l:3", "82% now, need 95%", by="dana")
+    assert _question(turns).id == "eval" and "how many items" in _question(turns).hint
+    turns = service.reply("l:3", "hmm", by="dana")
+    assert _question(turns).id != "eval"
+    profile = service.profile("l:3")
+    assert profile is not None and (profile.baseline_score, profile.target_score) == (0.82, 0.95)
+    assert profile.eval_set_size is None
+    assert any(p.field == "eval_set_size" and p.value is None for p in service.provenance("l:3"))
+
+
+# --- relevance after every change, and what was really asked ----------------------------------
+
+UNCLEARED = {**ROUTER, "cleared": "not yet"}
+
+
+def test_a_change_after_the_memo_asks_the_questions_it_made_relevant_first() -> None:
+    service = Interviews()
+    turns = service.start("r:1", use_case="Route support tickets", by="dana")
+    memo, asked = _finish(service, "r:1", UNCLEARED, turns)
+    assert "usage" not in asked and "owner" not in asked  # fine-tuning was out
+    turns = service.reply("r:1", "change cleared to yes", by="lee")
+    q = _question(turns)
+    assert q.id == "usage" and "another question matter" in _replies(turns)[0].text
+    second, more = _finish(service, "r:1", ROUTER, turns)
+    assert {"usage", "constraints", "owner"} <= set([q.id, *more])
+    assert second.memo_id != memo.memo_id and "(version 2)" in second.markdown
+    assert second.assessment["approach"] == "fine_tuning"
+
+
+def test_back_after_the_memo_reopens_the_last_question_then_writes_a_revision(
+    service: Interviews,
+) -> None:
+    turns = service.start("r:2", use_case="Route support tickets", by="dana")
+    memo, _ = _finish(service, "r:2", ROUTER, turns)
+    turns = service.reply("r:2", "back", by="lee")
+    assert _question(turns).id == "owner"
+    turns = service.reply("r:2", "nobody", by="lee")
+    revised = next(t for t in turns if isinstance(t, MemoReady))
+    assert revised.memo_id != memo.memo_id
+    assert revised.assessment["gates"]["retraining_owner"] == "fail"
+
+
+def test_why_after_the_memo_explains_the_decision(service: Interviews) -> None:
+    turns = service.start("r:3", use_case="Route support tickets", by="dana")
+    _finish(service, "r:3", UNCLEARED, turns)
+    answer = _replies(service.reply("r:3", "why?", by="lee"))[0]
+    assert answer.text.startswith("The decision is") and "data cleared" in answer.text
+    assert answer.citations
+
+
+def test_every_question_asked_leaves_a_record_even_when_nothing_is_known(
+    service: Interviews,
+) -> None:
+    service.start("r:4", use_case="Route tickets", by="dana")
+    service.reply("r:4", "1", by="dana")
+    service.reply("r:4", "skip", by="dana")
+    asked = {p.field: p for p in service.provenance("r:4")}
+    assert asked["problems"].value is None and asked["problems"].said == "skip"
+    assert "task_stable" not in asked  # never asked: no record
+
+
+def test_constraints_said_in_words_are_recorded_not_lost(service: Interviews) -> None:
+    service.start("r:5", use_case="Live chat assistant for a telecom", by="dana")
+    _to(service, "r:5", "constraints", {**ROUTER, "task": "7", "problems": "2"})
+    service.reply("r:5", "needs to be reasonably quick, it's live chat", by="dana")
+    service.reply("r:5", "yes", by="dana")
+    profile = service.profile("r:5")
+    assert profile is not None and profile.latency_critical is True
+    assert profile.human_review is False and profile.deployment == "hosted_api"
+
+
+# --- with a model: list questions in words go to the extraction --------------------------
+
+
+def test_words_for_a_list_question_go_to_the_model_and_agreement_keeps_them_firm() -> None:
+    llm = FakeLLM()
+    service = Interviews(llm=llm)
+    service.start("m:1", use_case="Route tickets", by="dana")
+    service.reply("m:1", "1", by="dana")
+    llm.to_extract = {"problems": ["hallucination", "too_slow"]}
+    turns = service.reply("m:1", "invents stuff, slow", by="dana")  # short, but words
+    assert llm.calls[-1] == "extract:problems"
+    assert _question(turns).id == "stable"  # both readings agree: no confirmation needed
+    profile = service.profile("m:1")
+    assert profile is not None and [p.value for p in profile.problems or []] == [
+        "hallucination",
+        "too_slow",
+    ]
+
+
+def test_a_model_and_offline_disagreeing_on_a_list_show_the_models_reading_to_confirm() -> None:
+    llm = FakeLLM()
+    service = Interviews(llm=llm)
+    service.start("m:2", use_case="Route tickets", by="dana")
+    service.reply("m:2", "1", by="dana")
+    llm.to_extract = {"problems": ["hallucination"]}
+    said = "it invents stuff, and latency isn't something anyone complains about"
+    turns = service.reply("m:2", said, by="dana")
+    q = _question(turns)
+    assert q.id == "problems" and q.confirm and q.read == ["hallucination"]  # the model's
+    assert "two ways" in q.hint and "'the first'" in q.hint
+    service.reply("m:2", "the first", by="dana")  # the offline reading after all
+    profile = service.profile("m:2")
+    assert profile is not None and [p.value for p in profile.problems or []] == [
+        "hallucination",
+        "too_slow",
+    ]
