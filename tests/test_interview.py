@@ -686,12 +686,14 @@ def test_words_for_a_list_question_are_shown_for_confirmation_before_they_are_ke
     assert q.read == ["hallucination", "inconsistent"]
     assert q.read_values == {"problems": ["hallucination", "inconsistent"]}
     assert q.read_text == "made-up facts (hallucination), inconsistent answers"
-    assert "I read: made-up facts (hallucination), inconsistent answers" in q.hint and q.options  # the options again
+    read = "I read: made-up facts (hallucination), inconsistent answers"
+    assert read in q.hint and q.options  # the options again
     profile = service.profile("c:1")
     assert profile is not None and profile.problems is None  # nothing kept unconfirmed
     turns = service.reply("c:1", "yes", by="lee")
     assert _question(turns).id == "stable"  # made-up facts settle the knowledge question
-    assert "Noted: problems today: hallucination, inconsistent." in _replies(turns)[0].text
+    noted = "Noted: problems today: made-up facts (hallucination), inconsistent answers."
+    assert noted in _replies(turns)[0].text
     profile = service.profile("c:1")
     assert profile is not None and [p.value for p in profile.problems or []] == [
         "hallucination",
