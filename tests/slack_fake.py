@@ -652,7 +652,8 @@ class SlackSender:
             },
             "state": {"values": state or {}},
             "response_url": f"http://127.0.0.1:{self.fake.port}/response/{next(self._ts)}",
-            "actions": [{**action, "action_ts": str(time.time())}],
+            # Slack's clock, as for messages: a thread's clicks and replies run in ts order.
+            "actions": [{**action, "action_ts": self.user_ts()}],
         }
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
         return self.post(body, "application/x-www-form-urlencoded")

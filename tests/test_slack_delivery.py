@@ -71,7 +71,7 @@ def test_an_error_before_the_work_is_queued_still_apologises_and_logs(
     iid = interview_id(TEAM, CHANNEL, thread_ts)
 
     def broken(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("disk full")
+        raise RuntimeError("a bug")  # a full disk is a 503: tests/test_faults_disk_full.py
 
     monkeypatch.setattr(app.advisor.tables, "receive", broken)  # keeping the reply fails
     with caplog.at_level(logging.ERROR, logger="advisor.slack"):

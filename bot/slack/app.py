@@ -75,7 +75,7 @@ class SlackApp:
             client=client,
             signing_secret=signing_secret,
             name="advisor",
-            process_before_response=False,
+            process_before_response=True,  # kept in the inbox before the ack: listeners.py
             listener_executor=CountingExecutor(self.runner.inflight, LISTENER_THREADS),
             logger=logging.getLogger("advisor.bolt"),
         )

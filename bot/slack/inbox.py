@@ -25,6 +25,11 @@ BUSY_TRY_AGAIN = (
 )
 
 
+class NotKept(Exception):
+    """The inbox could not be written (disk full, read-only file, ...): nothing was kept, so
+    the request is answered with an error and Slack delivers it again (bot/slack/listeners.py)."""
+
+
 class Inbox:
     def __init__(
         self,
@@ -48,9 +53,12 @@ class Inbox:
         data: dict[str, Any],
         *,
         event_id: str | None = None,
+        ts: str | None = None,
     ) -> bool:
         """Keep what arrived and queue its handling. False if it was a retry of an event
-        already kept, or could not be kept (the person is told)."""
+        already kept, or the database was busy (the person is told); ``NotKept`` when the
+        database cannot be written at all. ``ts``: Slack's ts of the
+        message or click, the order the thread's items are handled in."""
         try:
             item = self.tables.receive(
                 interview_id,
@@ -59,10 +67,17 @@ class Inbox:
                 owner=self.owner,
                 event_id=event_id,
                 thread=(where.channel, where.thread_ts or ""),
+                order_ts=ts,
             )
-        except sqlite3.OperationalError as err:
+        except sqlite3.Error as err:
             if not is_busy(err):
-                raise
+                log.error(
+                    "advisor: could not keep a %s for thread %s (%s); Slack will send it again",
+                    kind,
+                    interview_id,
+                    err,
+                )
+                raise NotKept(str(err)) from err
             # Nothing was kept, so say so: the words are in the log, and with the person.
             log.warning(
                 "advisor: database busy, %s in thread %s not kept (from %s): %r",

@@ -1,10 +1,12 @@
-"""Bolt's listeners: ack, read the payload (bot/slack/payloads.py), keep it in the inbox,
-queue the work. Nothing slow happens here.
+"""Bolt's listeners: read the payload (bot/slack/payloads.py), keep it in the inbox, queue
+the work, and only then ack. Nothing slow happens here.
 
-Bolt runs listeners on its executor after the ack (``process_before_response`` is False),
-and a listener returns as soon as the input is kept and its work is queued, so Slack gets
-its acknowledgement well inside its 3 seconds however busy the engine is. Each listener is
-registered by bot/slack/app.py for one entry of bot/slack/registry.py.
+Bolt runs a listener before it answers Slack (``process_before_response`` is True): a reply
+is in the inbox before Slack hears it arrived, so replies sent one after another are kept in
+their order, and an inbox that cannot be written is an error Slack redelivers, never a 200
+(bot/slack/inbox.py). A listener returns as soon as the input is kept and its work is queued,
+so Slack gets its acknowledgement well inside its 3 seconds however busy the engine is. Each
+listener is registered by bot/slack/app.py for one entry of bot/slack/registry.py.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from functools import partial
 from typing import Any, TypeVar
 
 from slack_bolt.context.respond import Respond
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from bot.slack import blocks, payloads
-from bot.slack.inbox import Inbox
+from bot.slack.inbox import Inbox, NotKept
 from bot.slack.lists import Lists
 from bot.slack.payloads import HELP_WORDS, LIST_WORD, Ignored, Said, Where, interview_id
 from bot.slack.runner import Job, Runner
@@ -90,7 +93,8 @@ class Listeners:
             return
         where, iid = said.where, self._thread(said.where)
         if said.in_thread and self._is_interview(iid):
-            self.inbox.keep("reply", iid, where, {"text": said.text}, event_id=said.event_id)
+            ts = payloads.slack_ts(event.get("ts"))
+            self.inbox.keep("reply", iid, where, {"text": said.text}, event_id=said.event_id, ts=ts)
             return
         if said.word in HELP_WORDS:
             if self.inbox.first_time(said.event_id):
@@ -101,7 +105,7 @@ class Listeners:
             if self.inbox.first_time(said.event_id):
                 self._list(where, None)
             return
-        self._begin(iid, where, said, intro=True)
+        self._begin(iid, where, said, payloads.slack_ts(event.get("ts")), intro=True)
 
     def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         said = _usable(payloads.reply(body, event, self.bot.user_id))
@@ -109,7 +113,8 @@ class Listeners:
             return
         where, iid = said.where, self._thread(said.where)
         if self._is_interview(iid):
-            self.inbox.keep("reply", iid, where, {"text": said.text}, event_id=said.event_id)
+            ts = payloads.slack_ts(event.get("ts"))
+            self.inbox.keep("reply", iid, where, {"text": said.text}, event_id=said.event_id, ts=ts)
 
     def on_home(self, event: dict[str, Any]) -> None:
         user = _usable(payloads.home_opened(event))
@@ -121,14 +126,14 @@ class Listeners:
 
     def on_answer(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        self._keep_choice(payloads.answer_pressed(body, action))
+        self._keep_choice(payloads.answer_pressed(body, action), action)
 
     def on_tick(self, ack: Any) -> None:
         ack()  # a ticked box is not an answer until Submit
 
     def on_submit(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        self._keep_choice(payloads.submit_pressed(body, action))
+        self._keep_choice(payloads.submit_pressed(body, action), action)
 
     def on_accept(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
@@ -145,12 +150,19 @@ class Listeners:
             iid = self._thread(where)
             self._submit(iid, where, partial(self.steps.revise, iid, where), label=iid)
 
-    def on_error(self, error: Exception, body: dict[str, Any]) -> None:
+    def on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse:
+        if isinstance(error, NotKept):
+            # Nothing was kept: a 503 (never a 200, never "sorry" in the thread) makes Slack
+            # deliver it again, by when the database may take it.
+            return BoltResponse(status=503, body='{"error": "not kept; send again"}')
         where = payloads.anywhere(body)
         iid = self._thread(where) if where and where.thread_ts else None
         log.error("advisor: handler failed for thread %s: %r", iid or "-", error, exc_info=error)
         if where and where.channel:
             self.api.apologise(where, None)
+        # A bug, not a full disk: it would fail the same way on every redelivery, so Slack
+        # gets its ack and the person the apology.
+        return BoltResponse(status=200, body="")
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -180,9 +192,9 @@ class Listeners:
         key = f"list:{where.channel}:{where.user}"
         self._submit(key, where, partial(self.lists.channel, where, respond), respond)
 
-    def _begin(self, iid: str, where: Where, said: Said, *, intro: bool) -> None:
+    def _begin(self, iid: str, where: Where, said: Said, ts: str | None, *, intro: bool) -> None:
         data = {"use_case": said.text, "intro": intro}
-        self.inbox.keep("start", iid, where, data, event_id=said.event_id)
+        self.inbox.keep("start", iid, where, data, event_id=said.event_id, ts=ts)
 
     def _open_thread(self, where: Where, use_case: str, respond: Respond) -> None:
         """``/advisor <use case>``: the parent message in the channel, then the interview
@@ -197,12 +209,17 @@ class Listeners:
         thread_ts = str(parent["ts"])
         iid = interview_id(self.bot.team_id, where.channel, thread_ts)
         data = {"use_case": use_case, "intro": False}
-        self.inbox.keep("start", iid, Where(where.channel, thread_ts, where.user), data)
+        self.inbox.keep(
+            "start", iid, Where(where.channel, thread_ts, where.user), data, ts=thread_ts
+        )
 
-    def _keep_choice(self, parsed: payloads.Choice | Ignored | None) -> None:
+    def _keep_choice(
+        self, parsed: payloads.Choice | Ignored | None, action: dict[str, Any]
+    ) -> None:
         choice = _usable(parsed)
         if choice is not None:
-            self.inbox.keep("choose", self._thread(choice.where), choice.where, choice.data())
+            iid, ts = self._thread(choice.where), payloads.slack_ts(action.get("action_ts"))
+            self.inbox.keep("choose", iid, choice.where, choice.data(), ts=ts)
 
     def _decide_later(
         self, body: dict[str, Any], action: dict[str, Any], status: MemoStatus

@@ -62,6 +62,13 @@ ALREADY_ANSWERED = (
 )
 
 
+LATE_REPLY = (
+    "A reply reached me late, after the replies sent after it, so I did not apply it to "
+    "the current question: it was typed for an earlier one. If it answers the current "
+    "question, please send it again."
+)
+
+
 class Steps:
     """Inbox items -> engine -> outbox, one thread at a time."""
 
@@ -117,27 +124,65 @@ class Steps:
         iid = item.interview_id
         thread = (where.channel, where.thread_ts or "")
         with self.runner.holding(iid, wait=self.timings.hold_wait, thread=thread):
-            fresh = self.tables.inbox_item(item.id)
-            if fresh is None or fresh.done_at is not None:
-                return
-            pending = self.engine.pending(iid)  # read once per step: each read costs
-            key = self._shown_key(iid, pending)
-            if fresh.started_key is not None and fresh.started_key != key:
-                # An earlier try got through the engine and died before its messages were
-                # queued: do not answer twice, just make sure the thread shows where it is.
-                plan = self._catch_up(iid, where, pending, key)
-            else:
-                self.tables.start_inbox(item.id, key)
-                fault("before_answer")
-                plan = self._run(item, where, pending)
-                fault("after_answer")
-            self.tables.enqueue(
-                iid,
-                plan.items,
-                shown_key=plan.shown,
-                forget_question=plan.forget_question,
-                finish_inbox=item.id,
-            )
+            # A thread's items run in Slack's order (their ts), whichever process or worker
+            # kept them: while this one waits, the thread's first waiting item goes first.
+            while True:
+                mine = self.tables.inbox_item(item.id)
+                if mine is None or mine.done_at is not None:
+                    return
+                first = self.tables.next_inbox(iid) or mine
+                if first.id == mine.id:
+                    self._step_one(mine, where)
+                    continue
+                try:
+                    self._step_one(first, where_kept(first.payload))
+                except Exception as err:
+                    if is_busy(err):
+                        raise
+                    self._failed_other(first, err)
+
+    def _failed_other(self, item: InboxItem, err: Exception) -> None:
+        """An earlier item of the thread, run ahead of ours, failed: it is marked so (not
+        replayed forever) and the person who sent it hears sorry, as if it had run alone."""
+        log.error("advisor: handler failed for thread %s: %r", item.interview_id, err, exc_info=err)
+        with contextlib.suppress(Exception):
+            self.tables.finish_inbox(item.id, error=describe(err))
+        with contextlib.suppress(Exception):
+            self.api.apologise(where_kept(item.payload), None)
+
+    def _step_one(self, item: InboxItem, where: Where) -> None:
+        iid = item.interview_id
+        pending = self.engine.pending(iid)  # read once per step: each read costs
+        key = self._shown_key(iid, pending)
+        if item.started_key is not None and item.started_key != key:
+            # An earlier try got through the engine and died before its messages were
+            # queued: do not answer twice, just make sure the thread shows where it is.
+            plan = self._catch_up(iid, where, pending, key)
+        else:
+            self.tables.start_inbox(item.id, key)
+            fault("before_answer")
+            plan = self._late(item, where) or self._run(item, where, pending)
+            fault("after_answer")
+        self.tables.enqueue(
+            iid,
+            plan.items,
+            shown_key=plan.shown,
+            forget_question=plan.forget_question,
+            finish_inbox=item.id,
+        )
+
+    def _late(self, item: InboxItem, where: Where) -> Plan | None:
+        """A typed reply that reached us after a later one in Slack was applied (Slack
+        redelivered it, or it raced): it was typed for an earlier question, so it is not
+        read against the current one; the thread is asked to send it again if it should."""
+        if item.kind != "reply" or not item.order_ts:
+            return None
+        if not self.tables.handled_later(item.interview_id, item.order_ts):
+            return None
+        log.info(
+            "advisor: reply #%d in thread %s came late; not applied", item.id, item.interview_id
+        )
+        return Plan([planning.post(where, blocks.notice(LATE_REPLY))])
 
     def _run(self, item: InboxItem, where: Where, pending: Question | None) -> Plan:
         data, iid = item.payload, item.interview_id

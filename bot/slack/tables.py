@@ -133,6 +133,7 @@ class InboxItem(BaseModel):
     received_at: str
     claimed_by: str | None = None
     claimed_at: float | None = None
+    order_ts: str | None = None  # Slack's ts of the message or click: the thread's order
     started_key: str | None = None  # what the interview showed when handling began
     done_at: str | None = None
     attempts: int = 0
@@ -171,10 +172,12 @@ class SlackTables:
         owner: str,
         event_id: str | None = None,
         thread: tuple[str, str] | None = None,
+        order_ts: str | None = None,
     ) -> InboxItem | None:
         """Keep an incoming reply, click or start, claimed by ``owner``, in one transaction
         with its event id (None: a retry of an event already kept) and the thread's row
-        (``thread``: channel and thread id)."""
+        (``thread``: channel and thread id). ``order_ts``: Slack's ts of the message or
+        click (else now, in Slack's format), the order the thread's items are handled in."""
         with self.store.write() as db:
             if event_id is not None and not self.store.note_event(event_id):
                 return None
@@ -186,7 +189,7 @@ class SlackTables:
                 )
             cursor = db.execute(
                 "INSERT INTO inbox (interview_id, kind, payload, event_id, received_at, "
-                "claimed_by, claimed_at, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+                "claimed_by, claimed_at, attempts, order_ts) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
                 [
                     interview_id,
                     kind,
@@ -195,6 +198,7 @@ class SlackTables:
                     precise_now(),
                     owner,
                     time.time(),
+                    order_ts or f"{time.time():.6f}",
                 ],
             )
             item_id = int(cursor.lastrowid or 0)
@@ -213,6 +217,31 @@ class SlackTables:
         with self.store.read() as db:
             rows = list(db.table("inbox").rows_where(where, order_by="id"))
         return [_inbox(row) for row in rows]
+
+    def next_inbox(self, interview_id: str) -> InboxItem | None:
+        """The thread's unhandled item that came first in Slack (lowest ``order_ts``),
+        whichever process kept it: the caller holds the thread, so it is the one to run."""
+        with self.store.read() as db:
+            rows = list(
+                db.table("inbox").rows_where(
+                    "interview_id = ? AND done_at IS NULL",
+                    [interview_id],
+                    order_by="order_ts, id",
+                    limit=1,
+                )
+            )
+        return _inbox(rows[0]) if rows else None
+
+    def handled_later(self, interview_id: str, order_ts: str) -> bool:
+        """Was a reply that came after ``order_ts`` in Slack handled already (this one
+        reached us late: Slack redelivered it, or it raced a later one)?"""
+        with self.store.read() as db:
+            row = db.execute(
+                "SELECT 1 FROM inbox WHERE interview_id = ? AND done_at IS NOT NULL "
+                "AND kind = 'reply' AND order_ts > ? LIMIT 1",
+                [interview_id, order_ts],
+            ).fetchone()
+        return row is not None
 
     def start_inbox(self, item_id: int, key: str | None) -> None:
         """Handling begins; ``key`` (what the interview showed) is kept from the first try."""
@@ -537,12 +566,15 @@ def _create_tables(db: Any) -> None:
             "done_at": str,
             "attempts": int,
             "last_error": str,
+            "order_ts": str,
         },
         pk="id",
         not_null={"interview_id", "kind", "payload", "received_at"},
         defaults={"attempts": 0},
         if_not_exists=True,
     )
+    if "order_ts" not in db.table("inbox").columns_dict:  # a database from before the order
+        db.execute("ALTER TABLE inbox ADD COLUMN order_ts TEXT")
     db.table("threads").create(
         {
             "interview_id": str,
@@ -563,6 +595,9 @@ def _create_tables(db: Any) -> None:
         "WHERE delivered_at IS NULL AND gave_up_at IS NULL"
     )
     db.execute("CREATE INDEX IF NOT EXISTS inbox_waiting ON inbox (id) WHERE done_at IS NULL")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS inbox_thread_order ON inbox (interview_id, order_ts, id)"
+    )
 
 
 def _add(db: Any, interview_id: str, items: Iterable[Item]) -> list[int]:

@@ -42,9 +42,9 @@ from bot.slack.payloads import Where
 
 log = logging.getLogger("advisor.slack")
 
+# Never "saved": this is said when something failed, and what failed may be the database.
 APOLOGY = (
-    "Sorry, something went wrong on my side while handling that. Everything said so far "
-    "is saved; please try again in a moment."
+    "Sorry, something went wrong on my side while handling that. Please try again in a moment."
 )
 NOT_IN_CHANNEL = (
     "I can't post in this channel yet. Invite me with `/invite @advisor` and run the command again."

@@ -1,0 +1,133 @@
+"""Replies in one thread are applied in Slack's order (the message ``ts``), however close
+together they come and whichever worker or process picks them up (issue 12, item 1).
+
+A team pastes four answers one after another, each acknowledged before the next is sent:
+"1" (the task: classification), then the answers to the next three questions. Each must land
+on its own question, never "8" on the task."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from slack_fake import TEAM, FakeSlack, Serve, SlackSender
+from slack_harness import CHANNEL, Running, run_app, start
+
+from bot.slack.payloads import interview_id
+from graph.store import Store
+
+THREADS = 10
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+def _questions_after(fake: FakeSlack, thread_ts: str) -> list[str]:
+    return [
+        m["metadata"]["event_payload"]["question_id"] for m in fake.questions(CHANNEL, thread_ts)
+    ]
+
+
+def _reference(fake: FakeSlack) -> tuple[list[str], list[str]]:
+    """The four replies and the questions they answer when sent one at a time, slowly."""
+    running = run_app(fake)
+    try:
+        ts = start(running, fake)
+        replies = ["1", "8", "none", "yes"]
+        for text in replies:
+            assert running.send.reply(text, thread_ts=ts).status == 200
+            running.idle()
+        iid = interview_id(TEAM, CHANNEL, ts)
+        answered = [(a.question_id, a.text) for a in running.engine.store.answers(iid)][1:]
+    finally:
+        running.stop()
+    assert [text for _, text in answered] == replies
+    return replies, [qid for qid, _ in answered]
+
+
+def _send_back_to_back(senders: list[SlackSender], thread_ts: str, replies: list[str]) -> None:
+    """Each reply as soon as the one before was acknowledged, alternating between senders
+    (processes) when there are several."""
+    for n, text in enumerate(replies):
+        sent = senders[n % len(senders)].reply(text, thread_ts=thread_ts, user="U0ANA")
+        assert sent.status == 200
+
+
+def _check(store: Store, threads: list[str], replies: list[str], expected: list[str]) -> None:
+    wrong = {}
+    for ts in threads:
+        got = [(a.question_id, a.text) for a in store.answers(interview_id(TEAM, CHANNEL, ts))]
+        if got[1:] != list(zip(expected, replies, strict=True)):
+            wrong[ts] = got[1:]
+    assert not wrong, f"{len(wrong)} of {len(threads)} threads got answers out of order: {wrong}"
+
+
+def test_replies_sent_back_to_back_land_on_their_own_questions(fake: FakeSlack) -> None:
+    replies, expected = _reference(fake)
+    running: Running = run_app(fake)
+    try:
+        threads = [start(running, fake) for _ in range(THREADS)]
+        with ThreadPoolExecutor(THREADS) as pool:
+            list(pool.map(lambda ts: _send_back_to_back([running.send], ts, replies), threads))
+        running.idle()
+        _check(running.engine.store, threads, replies, expected)
+    finally:
+        running.stop()
+
+
+def test_replies_split_between_two_processes_land_in_order(
+    fake: FakeSlack, isolated_db: Path
+) -> None:
+    replies, expected = _reference(fake)
+    first = Serve(fake)
+    second = None
+    try:
+        before = len(fake.parents())
+        for n in range(4):
+            first.send.command(f"classify support emails, team {n}")
+        threads = fake.wait_for(
+            lambda: fake.parents()[before:] if len(fake.parents()) >= before + 4 else None
+        )
+        for ts in threads:
+            fake.wait_for(lambda ts=ts: _questions_after(fake, ts))
+        second = Serve(fake)
+        senders = [first.send, second.send]
+        with ThreadPoolExecutor(len(threads)) as pool:
+            list(pool.map(lambda ts: _send_back_to_back(senders, ts, replies), threads))
+        for ts in threads:
+            fake.wait_for(
+                lambda ts=ts: len(_questions_after(fake, ts)) >= 1 + len(replies), timeout=20
+            )
+        _check(Store(), threads, replies, expected)
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+def test_a_reply_that_arrives_after_a_later_one_is_not_read_against_the_wrong_question(
+    fake: FakeSlack,
+) -> None:
+    """Slack redelivers "1" after "8", typed after it, was applied: "1" was typed for an
+    earlier question, so it must not become the answer to the current one."""
+    running = run_app(fake)
+    try:
+        ts = start(running, fake)
+        early = running.send.reply_event("1", thread_ts=ts)
+        later = running.send.reply_event("8", thread_ts=ts)
+        assert running.send.event(later).status == 200
+        running.idle()
+        assert running.send.event(early, retry=1).status == 200
+        running.idle()
+        iid = interview_id(TEAM, CHANNEL, ts)
+        answered = [a.text for a in running.engine.store.answers(iid)][1:]
+        assert answered == ["8"]  # "1" was not applied to the question after the task
+        said = [m.get("text", "") for m in fake.replies(CHANNEL, ts)]
+        assert any("reached me late" in text for text in said)
+    finally:
+        running.stop()
