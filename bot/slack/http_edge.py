@@ -38,6 +38,23 @@ log = logging.getLogger("advisor.serve")
 EVENTS_PATH = "/slack/events"
 HTTP_THREADS = 16  # Slack sends bursts; a waiting ack is worse than an idle thread
 
+# Slack's payloads are small (a message is at most 40,000 characters; a click carries its
+# message's blocks): anything bigger is refused before it is read (413).
+MAX_BODY = 1024 * 1024
+
+# waitress, set for Slack's traffic: short requests, each answered within 3 seconds. Idle
+# or trickling connections are dropped after CHANNEL_TIMEOUT seconds (waitress: 120), and
+# waitress holds many open connections cheaply (it only gives a connection a thread once
+# its request is complete), so a few hundred slow ones leave room for Slack's. Behind a
+# reverse proxy (README, "Running behind a reverse proxy") the proxy shields it further.
+WAITRESS = {
+    "max_request_body_size": MAX_BODY,  # chunked bodies too: waitress answers 413 itself
+    "max_request_header_size": 64 * 1024,  # waitress: 256 KB
+    "connection_limit": 1000,  # waitress: 100 (110 slow connections shut out Slack)
+    "channel_timeout": 10,
+    "cleanup_interval": 2,  # how often idle connections are looked for (waitress: 30)
+}
+
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
@@ -178,6 +195,9 @@ class SlackEdge:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != EVENTS_PATH:
             return self.bolt(environ, start_response)  # Bolt's own 404
+        if _too_big(environ):
+            log.info("advisor: refused a request body over %d bytes unread", MAX_BODY)
+            return _answer(start_response, "413 Request Entity Too Large", "body too large")
         raw = _read_body(environ)
         if raw is not None and _is_ssl_check(raw):
             # Slack's certificate check comes unsigned; Bolt answers it 200 before verifying.
@@ -235,20 +255,35 @@ def _is_ssl_check(raw: bytes) -> bool:
     return form.get("ssl_check") == ["1"] and set(form) <= {"ssl_check", "token"}
 
 
+def _too_big(environ: dict[str, Any]) -> bool:
+    """Does the request say its body is over ``MAX_BODY``? Asked before reading a byte, so
+    a 300 MB body costs nothing (waitress refuses the ones it sees first; another WSGI
+    server may not)."""
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0) > MAX_BODY
+    except ValueError:
+        return False  # a bad Content-Length is a 401 below, never read
+
+
 def _read_body(environ: dict[str, Any]) -> bytes | None:
-    """The body, read the way Bolt's WSGI adapter reads it (None: a bad Content-Length)."""
+    """The body, read the way Bolt's WSGI adapter reads it, never more than ``MAX_BODY``
+    bytes (None: a bad Content-Length)."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return None
     stream = environ.get("wsgi.input")
-    return stream.read(length) if stream is not None and length > 0 else b""
+    if stream is None or length <= 0:
+        return b""
+    return bytes(stream.read(min(length, MAX_BODY)))
 
 
 def http_server(
     slack: SlackApp, host: str, port: int, threads: int = HTTP_THREADS, **adjust: Any
 ) -> Any:
     """A waitress server for the app at /slack/events (``.run()`` serves, ``.close()`` stops;
-    ``.effective_port`` is the port it bound). ``adjust``: more waitress settings."""
+    ``.effective_port`` is the port it bound). ``adjust``: more waitress settings, over
+    ``WAITRESS``."""
     edge = SlackEdge(BoltHandler(slack.app, path=EVENTS_PATH), slack.signing_secret)
-    return create_server(edge, host=host, port=port, threads=threads, ident="advisor", **adjust)
+    settings = {**WAITRESS, **adjust}
+    return create_server(edge, host=host, port=port, threads=threads, ident="advisor", **settings)

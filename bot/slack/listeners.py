@@ -150,7 +150,7 @@ class Listeners:
             iid = self._thread(where)
             self._submit(iid, where, partial(self.steps.revise, iid, where), label=iid)
 
-    def on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse:
+    def on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse | None:
         if isinstance(error, NotKept):
             # Nothing was kept: a 503 (never a 200, never "sorry" in the thread) makes Slack
             # deliver it again, by when the database may take it.
@@ -160,9 +160,7 @@ class Listeners:
         log.error("advisor: handler failed for thread %s: %r", iid or "-", error, exc_info=error)
         if where and where.channel:
             self.api.apologise(where, None)
-        # A bug, not a full disk: it would fail the same way on every redelivery, so Slack
-        # gets its ack and the person the apology.
-        return BoltResponse(status=200, body="")
+        return None  # Bolt's 500, which the edge answers 400: a bug fails the same way again
 
     # -- helpers --------------------------------------------------------------------------
 
