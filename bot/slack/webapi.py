@@ -14,6 +14,7 @@ import random
 import threading
 import time
 import urllib.error
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -162,14 +163,47 @@ def make_client(
     max_wait: float = 10.0,
 ) -> WebClient:
     """A WebClient for ``base_url`` (``SLACK_API_URL``; Slack's own when None) that
-    retries rate limits, server errors and connection errors."""
+    retries rate limits, server errors and connection errors. Its log lines never show
+    ``SLACK_API_URL``'s contents (a token pasted there would be printed)."""
     url = (base_url.rstrip("/") + "/") if base_url else WebClient.BASE_URL
+    logger = logging.getLogger("advisor.slack.web")
+    if base_url:
+        HideApiUrl.urls.add(url)
+        if not any(isinstance(f, HideApiUrl) for f in logger.filters):
+            logger.addFilter(HideApiUrl())
     return AdvisorClient(
         token=token,
         base_url=url,
         timeout=30,
         retry_handlers=retry_handlers(wait, jitter, max_wait),
+        logger=logger,
     )
+
+
+def hide_api_url(text: str, base_url: str) -> str:
+    """``text`` with a custom ``SLACK_API_URL`` (and its host) replaced by that name."""
+    if not base_url or base_url == WebClient.BASE_URL:
+        return text
+    stem = base_url.rstrip("/")
+    host = urllib.parse.urlsplit(stem).netloc
+    text = text.replace(stem, "SLACK_API_URL")
+    return text.replace(host, "SLACK_API_URL") if host else text
+
+
+class HideApiUrl(logging.Filter):
+    """slack_sdk's retry and error lines name the request URL: with a custom SLACK_API_URL
+    that name is logged instead of its contents."""
+
+    urls: set[str] = set()  # every custom base URL a client was made for, in this process
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = message
+        for url in HideApiUrl.urls:
+            hidden = hide_api_url(hidden, url)
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        return True
 
 
 @dataclass(frozen=True)
@@ -193,9 +227,13 @@ def whoami(client: WebClient) -> BotIdentity:
             ) from None
         raise SetupError(f"Slack's auth.test failed: {code}.") from None
     except (urllib.error.URLError, OSError) as err:
-        reason = getattr(err, "reason", err)
+        reason = hide_api_url(str(getattr(err, "reason", err)), client.base_url)
+        if client.base_url == WebClient.BASE_URL:
+            where = client.base_url
+        else:  # never its contents: a token pasted into SLACK_API_URL would be printed
+            where = "SLACK_API_URL"
         raise SetupError(
-            f"Could not reach the Slack Web API at {client.base_url} ({reason}). "
+            f"Could not reach the Slack Web API at {where} ({reason}). "
             "Check the network, or SLACK_API_URL if you set it."
         ) from None
     return BotIdentity(
