@@ -17,7 +17,7 @@ import urllib.error
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
@@ -194,7 +194,7 @@ class HideApiUrl(logging.Filter):
     """slack_sdk's retry and error lines name the request URL: with a custom SLACK_API_URL
     that name is logged instead of its contents."""
 
-    urls: set[str] = set()  # every custom base URL a client was made for, in this process
+    urls: ClassVar[set[str]] = set()  # every custom base URL a client was made for, in this process
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -228,10 +228,9 @@ def whoami(client: WebClient) -> BotIdentity:
         raise SetupError(f"Slack's auth.test failed: {code}.") from None
     except (urllib.error.URLError, OSError) as err:
         reason = hide_api_url(str(getattr(err, "reason", err)), client.base_url)
-        if client.base_url == WebClient.BASE_URL:
-            where = client.base_url
-        else:  # never its contents: a token pasted into SLACK_API_URL would be printed
-            where = "SLACK_API_URL"
+        # Never a custom URL's contents: a token pasted into SLACK_API_URL would be printed.
+        custom = client.base_url != WebClient.BASE_URL
+        where = "SLACK_API_URL" if custom else client.base_url
         raise SetupError(
             f"Could not reach the Slack Web API at {where} ({reason}). "
             "Check the network, or SLACK_API_URL if you set it."
