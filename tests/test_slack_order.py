@@ -7,6 +7,7 @@ on its own question, never "8" on the task."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -129,5 +130,39 @@ def test_a_reply_that_arrives_after_a_later_one_is_not_read_against_the_wrong_qu
         assert answered == ["8"]  # "1" was not applied to the question after the task
         said = [m.get("text", "") for m in fake.replies(CHANNEL, ts)]
         assert any("reached me late" in text for text in said)
+    finally:
+        running.stop()
+
+
+def test_an_earlier_reply_that_fails_does_not_hold_up_the_ones_after_it(
+    fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept out of order (the earlier message second), the earlier one runs first; when it
+    fails, its sender hears sorry and the later reply is still answered."""
+    from bot.slack.payloads import Where
+    from bot.slack.webapi import APOLOGY
+
+    running = run_app(fake)
+    try:
+        ts = start(running, fake)
+        iid = interview_id(TEAM, CHANNEL, ts)
+        real = running.engine.reply
+
+        def reply(interview: str, text: str, *, by: str) -> list[object]:
+            if text == "boom":
+                raise RuntimeError("a bug")
+            return real(interview, text, by=by)
+
+        monkeypatch.setattr(running.advisor.engine, "reply", reply)
+        inbox, where = running.advisor.inbox, Where(CHANNEL, ts, "U0ANA")
+        gate = threading.Event()
+        running.advisor.runner.submit(iid, lambda: gate.wait(5))  # both kept before either runs
+        inbox.keep("reply", iid, where, {"text": "1"}, ts="1700000000.900002")
+        inbox.keep("reply", iid, where, {"text": "boom"}, ts="1700000000.900001")
+        gate.set()
+        running.idle()
+        assert [a.text for a in running.engine.store.answers(iid)][1:] == ["1"]
+        assert any(m.get("text") == APOLOGY for m in fake.replies(CHANNEL, ts))
+        assert not running.advisor.tables.inbox(waiting=True)
     finally:
         running.stop()

@@ -126,6 +126,7 @@ class Steps:
         with self.runner.holding(iid, wait=self.timings.hold_wait, thread=thread):
             # A thread's items run in Slack's order (their ts), whichever process or worker
             # kept them: while this one waits, the thread's first waiting item goes first.
+            tried: set[int] = set()
             while True:
                 mine = self.tables.inbox_item(item.id)
                 if mine is None or mine.done_at is not None:
@@ -134,6 +135,9 @@ class Steps:
                 if first.id == mine.id:
                     self._step_one(mine, where)
                     continue
+                if first.id in tried:  # it failed and could not even be marked failed
+                    raise RuntimeError(f"inbox item #{first.id} ahead of #{item.id} is stuck")
+                tried.add(first.id)
                 try:
                     self._step_one(first, where_kept(first.payload))
                 except Exception as err:
