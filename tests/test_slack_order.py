@@ -166,3 +166,30 @@ def test_an_earlier_reply_that_fails_does_not_hold_up_the_ones_after_it(
         assert not running.advisor.tables.inbox(waiting=True)
     finally:
         running.stop()
+
+
+def test_two_people_answering_one_question_together_do_not_answer_the_next(
+    fake: FakeSlack,
+) -> None:
+    """Ana and Ben both answer the task question before the next one is posted: Ana's
+    answer (first in Slack) is applied; Ben's is not read against the question after it."""
+    from bot.slack.step import ANSWERED_BEFORE_YOU
+
+    running = run_app(fake)
+    try:
+        ts = start(running, fake)
+        assert running.send.reply("1", thread_ts=ts, user="U0ANA").status == 200
+        assert running.send.reply("4", thread_ts=ts, user="U0BEN").status == 200
+        running.idle()
+        iid = interview_id(TEAM, CHANNEL, ts)
+        answered = [(a.question_id, a.text) for a in running.engine.store.answers(iid)][1:]
+        assert answered == [("task", "1")]
+        said = [m.get("text", "") for m in fake.replies(CHANNEL, ts)]
+        assert any(ANSWERED_BEFORE_YOU.split(",")[0] in text for text in said)
+        # Ben's next reply, typed under the question he now sees, is applied.
+        assert running.send.reply("none", thread_ts=ts, user="U0BEN").status == 200
+        running.idle()
+        answers = [a.text for a in running.engine.store.answers(iid)][1:]
+        assert answers == ["1", "none"]
+    finally:
+        running.stop()

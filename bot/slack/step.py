@@ -68,6 +68,12 @@ LATE_REPLY = (
     "question, please send it again."
 )
 
+ANSWERED_BEFORE_YOU = (
+    "Someone answered the question you replied to just before you, so I did not apply "
+    "your reply to the next question. If it answers the current question, please send it "
+    "again; to change the earlier answer, say `change <what> to <value>`."
+)
+
 
 class Steps:
     """Inbox items -> engine -> outbox, one thread at a time."""
@@ -165,7 +171,7 @@ class Steps:
         else:
             self.tables.start_inbox(item.id, key)
             fault("before_answer")
-            plan = self._late(item, where) or self._run(item, where, pending)
+            plan = self._not_for_pending(item, where, pending) or self._run(item, where, pending)
             fault("after_answer")
         self.tables.enqueue(
             iid,
@@ -175,18 +181,28 @@ class Steps:
             finish_inbox=item.id,
         )
 
-    def _late(self, item: InboxItem, where: Where) -> Plan | None:
-        """A typed reply that reached us after a later one in Slack was applied (Slack
-        redelivered it, or it raced): it was typed for an earlier question, so it is not
-        read against the current one; the thread is asked to send it again if it should."""
+    def _not_for_pending(
+        self, item: InboxItem, where: Where, pending: Question | None
+    ) -> Plan | None:
+        """A typed reply meant for a question already answered, which must not become the
+        answer to the current one: it reached us after a later reply was applied (Slack
+        redelivered it, or it raced), or someone else answered the question it was typed
+        under first (two people answering together). The thread is told; None otherwise.
+        One person's replies in a row answer the questions in turn."""
         if item.kind != "reply" or not item.order_ts:
             return None
-        if not self.tables.handled_later(item.interview_id, item.order_ts):
+        iid = item.interview_id
+        if self.tables.handled_later(iid, item.order_ts):
+            log.info("advisor: reply #%d in thread %s came late; not applied", item.id, iid)
+            return Plan([planning.post(where, blocks.notice(LATE_REPLY))])
+        typed = self.tables.question_before(iid, item.order_ts)
+        if typed is None or pending is None or typed[0].split(":")[1:2] == [pending.id]:
             return None
-        log.info(
-            "advisor: reply #%d in thread %s came late; not applied", item.id, item.interview_id
-        )
-        return Plan([planning.post(where, blocks.notice(LATE_REPLY))])
+        others = self.tables.repliers_between(iid, typed[1], item.order_ts)
+        if not others or where.user in others:
+            return None
+        log.info("advisor: reply #%d in thread %s was for an answered question", item.id, iid)
+        return Plan([planning.post(where, blocks.notice(ANSWERED_BEFORE_YOU))])
 
     def _run(self, item: InboxItem, where: Where, pending: Question | None) -> Plan:
         data, iid = item.payload, item.interview_id

@@ -243,6 +243,32 @@ class SlackTables:
             ).fetchone()
         return row is not None
 
+    def question_before(self, interview_id: str, ts: str) -> tuple[str, str] | None:
+        """The question the thread showed at Slack's ``ts``: the key and message ts of the
+        newest question message sent before it (None: none is known, or it was pruned)."""
+        with self.store.read() as db:
+            rows = db.execute(
+                "SELECT payload, sent_ts FROM outbox WHERE interview_id = ? AND kind = 'post' "
+                "AND sent_ts IS NOT NULL AND sent_ts < ? ORDER BY id DESC LIMIT 50",
+                [interview_id, ts],
+            ).fetchall()
+        for payload, sent_ts in rows:
+            key = json.loads(payload or "{}").get("key")
+            if key:
+                return str(key), str(sent_ts)
+        return None
+
+    def repliers_between(self, interview_id: str, after: str, before: str) -> set[str]:
+        """Who sent the replies and clicks handled in the thread between Slack's ``after``
+        and ``before``."""
+        with self.store.read() as db:
+            rows = db.execute(
+                "SELECT payload FROM inbox WHERE interview_id = ? AND done_at IS NOT NULL "
+                "AND kind != 'start' AND order_ts > ? AND order_ts < ?",
+                [interview_id, after, before],
+            ).fetchall()
+        return {str(json.loads(row[0] or "{}").get("user") or "") for row in rows}
+
     def start_inbox(self, item_id: int, key: str | None) -> None:
         """Handling begins; ``key`` (what the interview showed) is kept from the first try."""
         with self.store.write() as db:
