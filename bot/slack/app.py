@@ -3,7 +3,7 @@
     listener (listeners.py) -> inbox (inbox.py) -> step (step.py) -> plan (plan.py)
     -> outbox (delivery.py)
 
-A listener acks and keeps what arrived in the inbox; the thread's work queue (runner.py)
+A listener keeps what arrived in the inbox, then acks; the thread's work queue (runner.py)
 runs its step, which asks the engine and writes the plan of what the thread gets to the
 outbox; the outbox sender posts it. ARCHITECTURE.md walks through one reply. This module
 only builds the parts, registers the listeners of registry.py, and starts and stops.
@@ -32,7 +32,7 @@ from bot.slack.step import Engine, Steps
 from bot.slack.tables import SlackTables, new_owner, retire_owner
 from bot.slack.webapi import BotIdentity, Names, WebApi, make_client, whoami
 
-LISTENER_THREADS = 16  # Bolt's executor: acks and inbox writes only, never an engine step
+LISTENER_THREADS = 16  # Bolt's executor (lazy listeners only: listeners run before the ack)
 
 
 class SlackApp:
