@@ -120,3 +120,24 @@ def test_sent_messages_are_pruned_but_each_interviews_newest_is_kept() -> None:
     [kept] = store.outbox("i")
     assert kept.sent_ts == "1.3" and kept.payload == {}
     assert store.last_sent_ts("i", before=99) == "1.3"
+
+
+def test_a_thread_runs_its_items_in_slacks_order_and_an_old_inbox_gains_the_column() -> None:
+    store = Store()
+    with store.write() as db:  # an inbox from before items carried Slack's ts
+        db.execute(
+            "CREATE TABLE inbox (id INTEGER PRIMARY KEY, interview_id TEXT NOT NULL, "
+            "kind TEXT NOT NULL, payload TEXT NOT NULL, event_id TEXT, received_at TEXT "
+            "NOT NULL, claimed_by TEXT, claimed_at FLOAT, started_key TEXT, done_at TEXT, "
+            "attempts INTEGER DEFAULT 0, last_error TEXT)"
+        )
+    tables = SlackTables(store)
+    owner = new_owner()
+    later = tables.receive("T:C:1", "reply", {"text": "8"}, owner=owner, order_ts="1700000000.2")
+    first = tables.receive("T:C:1", "reply", {"text": "1"}, owner=owner, order_ts="1700000000.1")
+    assert later is not None and first is not None
+    nxt = tables.next_inbox("T:C:1")
+    assert nxt is not None and nxt.id == first.id  # kept second, first in Slack
+    tables.finish_inbox(later.id)
+    assert tables.handled_later("T:C:1", "1700000000.1")  # "1" would now arrive late
+    assert not tables.handled_later("T:C:1", "1700000000.3")
