@@ -20,6 +20,7 @@ from bot.invocation import advisor_command, who
 from bot.llm import optional_llm
 from graph.interview import Interviews
 from graph.memo import APPROACH_NAMES, RUNG_NAMES
+from graph.session_lock import SessionLock, SessionLost, SessionOpen
 from graph.store import MemoRecord, Store
 from graph.turns import Ended, MemoReady, Question, Reply, Turn
 from knowledge.cards import source_for_title
@@ -258,6 +259,19 @@ def _show(face: Face, turns: Sequence[Turn], store: Store) -> Shown:
     return Shown(wrote, ended)
 
 
+def _still_ours(face: Face, lock: SessionLock, answer: str) -> None:
+    """Stop, keeping the reply on screen, when another session took the interview over
+    while this one was stopped for longer than the lease (Ctrl-Z)."""
+    try:
+        lock.check()
+    except SessionLost:
+        raise click.ClickException(
+            f"Another session took over interview {lock.interview_id} while this one was "
+            f"stopped; your reply was not applied: “{answer}”. Continue in that session, or "
+            f"end it and run again: {face.resume_cmd}"
+        ) from None
+
+
 # commands ------------------------------------------------------------------------------
 
 
@@ -304,15 +318,42 @@ def chat(
     face: Face = (
         Jsonl(out, sys.stdin, memo_dir, resume_cmd) if jsonl else Pretty(out, memo_dir, resume_cmd)
     )
-    face.intro(interview_id, resumed)
-    text = " ".join(use_case).strip()
-    _converse(face, service, interview_id, by, use_case="" if resumed else text, resumed=resumed)
+    lock = SessionLock(service.store, interview_id)
+    try:
+        lock.acquire()
+    except SessionOpen as exc:
+        raise click.ClickException(
+            f"Interview {interview_id} is already open in another session "
+            f"({exc.holder.where()}); answering it from two places would mix up the answers. "
+            f"Answer it there, or end that session (Ctrl-D) and run again: {resume_cmd}"
+        ) from None
+    try:
+        face.intro(interview_id, resumed)
+        text = " ".join(use_case).strip()
+        _converse(
+            face,
+            service,
+            interview_id,
+            by,
+            use_case="" if resumed else text,
+            resumed=resumed,
+            lock=lock,
+        )
+    finally:
+        lock.release()
     if llm is not None and isinstance(face, Pretty):
         face.usage(service.store.usage(interview_id))
 
 
 def _converse(
-    face: Face, service: Interviews, interview_id: str, by: str, *, use_case: str, resumed: bool
+    face: Face,
+    service: Interviews,
+    interview_id: str,
+    by: str,
+    *,
+    use_case: str,
+    resumed: bool,
+    lock: SessionLock | None = None,
 ) -> None:
     """Ask and answer until the interview ends or input runs out. After the memo the
     session goes on: ``change …``, ``back``, ``why?`` and questions work as before, a change
@@ -352,6 +393,8 @@ def _converse(
                     face.say("(type an answer, or 'help')", dim=True)
                 if waiting is None or isinstance(face, Pretty):
                     continue  # an empty line keeps a reading; otherwise it says nothing
+        if lock is not None:
+            _still_ours(face, lock, answer)
         turns = service.reply(interview_id, answer, by=by)
         if _show(face, turns, service.store).ended:
             return
