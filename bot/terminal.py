@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, TextIO
 
 import click
 
+from bot.errors import database_errors
 from bot.invocation import advisor_command, who
 from bot.llm import optional_llm
 from graph.interview import Interviews
@@ -303,46 +304,52 @@ def chat(
     """
     by = who(name)
     llm = optional_llm()
-    service = Interviews(llm=llm)
-    resumed = resume_id is not None
-    if resume_id is not None:
-        if not service.exists(resume_id):
-            raise click.ClickException(
-                f"No interview with id {resume_id!r}. Start a new one with: advisor chat"
-            )
-        interview_id = resume_id
-    else:
-        interview_id = f"cli:{uuid.uuid4().hex}"
-    resume_cmd = f"{advisor_command()} chat{' --jsonl' if jsonl else ''} --resume {interview_id}"
-    out = sys.stdout
-    face: Face = (
-        Jsonl(out, sys.stdin, memo_dir, resume_cmd) if jsonl else Pretty(out, memo_dir, resume_cmd)
-    )
-    lock = SessionLock(service.store, interview_id)
-    try:
-        lock.acquire()
-    except SessionOpen as exc:
-        raise click.ClickException(
-            f"Interview {interview_id} is already open in another session "
-            f"({exc.holder.where()}); answering it from two places would mix up the answers. "
-            f"Answer it there, or end that session (Ctrl-D) and run again: {resume_cmd}"
-        ) from None
-    try:
-        face.intro(interview_id, resumed)
-        text = " ".join(use_case).strip()
-        _converse(
-            face,
-            service,
-            interview_id,
-            by,
-            use_case="" if resumed else text,
-            resumed=resumed,
-            lock=lock,
+    # A database that cannot be used is one line, not a traceback (bot/errors.py).
+    with database_errors():
+        service = Interviews(llm=llm)
+        resumed = resume_id is not None
+        if resume_id is not None:
+            if not service.exists(resume_id):
+                raise click.ClickException(
+                    f"No interview with id {resume_id!r}. Start a new one with: advisor chat"
+                )
+            interview_id = resume_id
+        else:
+            interview_id = f"cli:{uuid.uuid4().hex}"
+        resume_cmd = (
+            f"{advisor_command()} chat{' --jsonl' if jsonl else ''} --resume {interview_id}"
         )
-    finally:
-        lock.release()
-    if llm is not None and isinstance(face, Pretty):
-        face.usage(service.store.usage(interview_id))
+        out = sys.stdout
+        face: Face = (
+            Jsonl(out, sys.stdin, memo_dir, resume_cmd)
+            if jsonl
+            else Pretty(out, memo_dir, resume_cmd)
+        )
+        lock = SessionLock(service.store, interview_id)
+        try:
+            lock.acquire()
+        except SessionOpen as exc:
+            raise click.ClickException(
+                f"Interview {interview_id} is already open in another session "
+                f"({exc.holder.where()}); answering it from two places would mix up the answers. "
+                f"Answer it there, or end that session (Ctrl-D) and run again: {resume_cmd}"
+            ) from None
+        try:
+            face.intro(interview_id, resumed)
+            text = " ".join(use_case).strip()
+            _converse(
+                face,
+                service,
+                interview_id,
+                by,
+                use_case="" if resumed else text,
+                resumed=resumed,
+                lock=lock,
+            )
+        finally:
+            lock.release()
+        if llm is not None and isinstance(face, Pretty):
+            face.usage(service.store.usage(interview_id))
 
 
 def _converse(
