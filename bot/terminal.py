@@ -7,7 +7,6 @@ Two faces over the same service: a friendly interactive one, and ``--jsonl`` for
 from __future__ import annotations
 
 import json
-import re
 import sys
 import uuid
 from collections.abc import Sequence
@@ -19,41 +18,18 @@ import click
 from bot.errors import database_errors
 from bot.invocation import advisor_command, who
 from bot.llm import optional_llm
+from bot.memo_files import MEMO_DIR, write_memo
 from graph.interview import Interviews
 from graph.memo import APPROACH_NAMES, RUNG_NAMES
 from graph.session_lock import SessionLock, SessionLost, SessionOpen
-from graph.store import MemoRecord, Store
+from graph.store import Store
 from graph.turns import Ended, MemoReady, Question, Reply, Turn
 from knowledge.cards import source_for_title
 
-MEMO_DIR = Path("memos")
 HELP_LINE = (
     "Type 'why?' to see why I ask, 'back', 'change volume to 50k', "
     "'memo' to finish early, or 'cancel'."
 )
-
-
-def slug(text: str, limit: int = 50) -> str:
-    words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return (words[:limit].rstrip("-") or "memo") if words else "memo"
-
-
-def memo_path(memo: MemoRecord, directory: Path) -> Path:
-    """memos/<slug>-<date>.md; later versions get -v2, -v3; never clobber another memo."""
-    stem = f"{slug(memo.use_case)}-{memo.created_at[:10]}"
-    if memo.version > 1:
-        stem += f"-v{memo.version}"
-    path = directory / f"{stem}.md"
-    if path.exists() and f"`{memo.id}`" not in path.read_text(encoding="utf-8", errors="replace"):
-        path = directory / f"{stem}-{memo.id}.md"
-    return path
-
-
-def write_memo(memo: MemoRecord, directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = memo_path(memo, directory)
-    path.write_text(memo.markdown, encoding="utf-8")
-    return path
 
 
 def _short(title: str) -> str:
@@ -126,6 +102,13 @@ class Pretty:
         self.say(f"Memo {m.memo_id} written to {path}", bold=True)
         self.say(f"Export it again any time: advisor memo export {m.memo_id}", dim=True)
 
+    def memo_unwritten(self, m: MemoReady, reason: str) -> None:
+        self.say()
+        self.say(
+            f"Memo {m.memo_id} is saved, but its file could not be written: {reason}.", fg="yellow"
+        )
+        self.say(f"Write it anywhere with: advisor memo export {m.memo_id} -o FILE", bold=True)
+
     def ended(self, e: Ended) -> None:
         self.say(e.text, fg="yellow")
 
@@ -195,6 +178,14 @@ class Jsonl:
         self.emit({"type": "reply", "text": f"Memo {m.memo_id} written.", "memo_id": m.memo_id})
         self.emit({"type": "memo", "path": str(path), "assessment": m.assessment})
 
+    def memo_unwritten(self, m: MemoReady, reason: str) -> None:
+        text = (
+            f"Memo {m.memo_id} is saved, but its file could not be written: {reason}. "
+            f"Write it with: advisor memo export {m.memo_id} -o FILE"
+        )
+        self.emit({"type": "reply", "text": text, "memo_id": m.memo_id})
+        self.emit({"type": "memo", "path": None, "error": reason, "assessment": m.assessment})
+
     def ended(self, e: Ended) -> None:
         self.emit({"type": "ended", "text": e.text})
 
@@ -252,7 +243,12 @@ def _show(face: Face, turns: Sequence[Turn], store: Store) -> Shown:
         elif isinstance(turn, MemoReady):
             record = store.get_memo(turn.memo_id)
             if record is not None:
-                face.memo(turn, write_memo(record, face.memo_dir))
+                try:
+                    path = write_memo(record, face.memo_dir)
+                except OSError as exc:  # a link planted in memos/, a full disk: say it
+                    face.memo_unwritten(turn, exc.strerror or str(exc))
+                else:
+                    face.memo(turn, path)
                 wrote = True
         elif isinstance(turn, Ended):
             face.ended(turn)
