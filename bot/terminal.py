@@ -7,6 +7,7 @@ Two faces over the same service: a friendly interactive one, and ``--jsonl`` for
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 import uuid
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from typing import Any, NamedTuple, TextIO
 
 import click
 
-from bot.errors import database_errors
+from bot.errors import database_errors, database_message, is_full
 from bot.invocation import advisor_command, who
 from bot.llm import optional_llm
 from bot.memo_files import MEMO_DIR, write_memo
@@ -112,9 +113,19 @@ class Pretty:
     def ended(self, e: Ended) -> None:
         self.say(e.text, fg="yellow")
 
-    def paused(self, interview_id: str) -> None:
+    def paused(self, interview_id: str, unsaved: str = "") -> None:
         self.say()
+        if unsaved:  # never "saved" for the reply that was not
+            self.say(
+                f"Paused. Your answers before “{unsaved}” are saved; that reply was not. "
+                f"Continue with: {self.resume_cmd}",
+                fg="yellow",
+            )
+            return
         self.say(f"Paused. Your answers are saved; continue with: {self.resume_cmd}", fg="yellow")
+
+    def not_saved(self, text: str, reply: str) -> None:
+        self.say(text, fg="red", bold=True)
 
     def usage(self, totals: dict[str, int]) -> None:
         self.say(usage_line(totals), dim=True)
@@ -189,7 +200,10 @@ class Jsonl:
     def ended(self, e: Ended) -> None:
         self.emit({"type": "ended", "text": e.text})
 
-    def paused(self, interview_id: str) -> None:
+    def not_saved(self, text: str, reply: str) -> None:
+        self.emit({"type": "reply", "text": text, "error": "not_saved", "reply": reply})
+
+    def paused(self, interview_id: str, unsaved: str = "") -> None:
         self.emit(
             {
                 "type": "reply",
@@ -267,6 +281,26 @@ def _still_ours(face: Face, lock: SessionLock, answer: str) -> None:
             f"stopped; your reply was not applied: “{answer}”. Continue in that session, or "
             f"end it and run again: {face.resume_cmd}"
         ) from None
+
+
+def _not_saved(face: Face, error: BaseException, answer: str) -> str:
+    """The database could not keep a reply: say what failed and give the reply back. A full
+    disk can be waited out (free space, type it again); anything else ends the session."""
+    if isinstance(error, OSError) and not is_full(error):
+        raise error
+    reason = "the disk is full" if is_full(error) else database_message(error)
+    text = (
+        f"Could not save your answer: {reason}. Nothing was lost from before; "
+        f"your reply was: “{answer}”"
+    )
+    if not is_full(error):
+        raise click.ClickException(f"{text}. Continue later with: {face.resume_cmd}") from error
+    face.not_saved(
+        f"{text}. Free some space and type it again, or stop (Ctrl-D) and continue later "
+        f"with: {face.resume_cmd}",
+        answer,
+    )
+    return answer
 
 
 # commands ------------------------------------------------------------------------------
@@ -363,6 +397,7 @@ def _converse(
     that makes a skipped question matter asks it, and a revision ends with a new memo. In
     the terminal an empty line then finishes; with ``--jsonl`` the end of input does (and
     ends with exit code 1 when a question is still waiting: the script stopped early)."""
+    unsaved = ""  # the last reply, when the database could not keep it
     # A reply saved just before a crash is taken now rather than asked for again.
     turns = (service.recover(interview_id) if resumed else []) or service.start(
         interview_id, use_case=use_case, by=by
@@ -387,7 +422,7 @@ def _converse(
             if answer is None:
                 if waiting is None:
                     return  # after the memo, the end of input ends the session
-                face.paused(interview_id)
+                face.paused(interview_id, unsaved)
                 if face.jsonl:
                     sys.exit(1)
                 return
@@ -396,8 +431,16 @@ def _converse(
                     face.say("(type an answer, or 'help')", dim=True)
                 if waiting is None or isinstance(face, Pretty):
                     continue  # an empty line keeps a reading; otherwise it says nothing
-        if lock is not None:
-            _still_ours(face, lock, answer)
-        turns = service.reply(interview_id, answer, by=by)
+        try:
+            if lock is not None:
+                _still_ours(face, lock, answer)
+            turns = service.reply(interview_id, answer, by=by)
+        except (sqlite3.Error, OSError) as exc:
+            unsaved = _not_saved(face, exc, answer)
+            again = service.pending(interview_id)  # reads work on a full disk
+            if again is not None:
+                face.question(again)
+            continue
+        unsaved = ""
         if _show(face, turns, service.store).ended:
             return

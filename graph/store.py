@@ -119,7 +119,10 @@ class Store:
             try:
                 yield self.db
             except BaseException:
-                self.db.conn.execute("ROLLBACK")
+                # SQLite has rolled back already after some errors (a full disk): a second
+                # ROLLBACK would hide the real error behind "no transaction is active".
+                if self.db.conn.in_transaction:
+                    self.db.conn.execute("ROLLBACK")
                 raise
             self.db.conn.execute("COMMIT")
 
