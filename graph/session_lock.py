@@ -109,8 +109,11 @@ class SessionLock:
                 log.info("interview %s: taking over the session of %s", self.interview_id, holder)
             since = datetime.now(UTC).replace(microsecond=0).isoformat()
             db.execute(
-                "INSERT OR REPLACE INTO sessions (interview_id, holder, host, pid, since, beat_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                # ON CONFLICT rather than INSERT OR REPLACE: PostgreSQL speaks it too
+                "INSERT INTO sessions (interview_id, holder, host, pid, since, beat_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (interview_id) DO UPDATE SET"
+                " holder = excluded.holder, host = excluded.host, pid = excluded.pid,"
+                " since = excluded.since, beat_at = excluded.beat_at",
                 [self.interview_id, self.holder, socket.gethostname(), os.getpid(), since, now],
             )
         self._beater = threading.Thread(target=self._beat, name="session-beat", daemon=True)
