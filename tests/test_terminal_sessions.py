@@ -83,6 +83,10 @@ def test_a_second_terminal_on_an_open_interview_is_told_where_it_is_open(
         assert f"chat --jsonl --resume {interview_id}" in err
         assert "Traceback" not in err
         assert '"type": "question"' not in out  # it was shown nothing to answer
+        pretty = _advisor("chat", "--resume", interview_id, db=isolated_db, cwd=tmp_path)
+        out, err = pretty.communicate("8\n", timeout=60)
+        assert pretty.returncode == 1 and "already open in another session" in err
+        assert f"chat --resume {interview_id}" in err and "Question" not in out
 
         # The first session is untouched: it finishes with every answer where it was typed.
         assert first.stdout is not None
