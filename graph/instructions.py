@@ -163,7 +163,7 @@ _PATTERNS = [
     # "Dear AI, ...", "If you are an AI reading this ..." (issue 12: documents are data)
     r"\b(?:note|message|instructions?|reminder|request|hint)\s+(?:to|for)\s+(?:the\s+|any\s+|"
     r"all\s+)?(?:ai|ai assistants?|assistants?|models?|llms?|language models?|chat ?bots?|bots?|"
-    r"claude|chatgpt|gpt)\b|"
+    r"claude|chatgpt|gpt)\b(?!\s+(?:team|owner|group|squad|people|vendor|provider)s?\b)|"
     r"\b(?:dear|hey|attention)\s*,?\s+(?:ai|assistant|model|llm|claude|chatgpt|bot)\b|"
     r"\bif you(?:'re| are) an? (?:ai|assistant|language model|llm|chat ?bot|bot)\b|"
     r"\b(?:ai|llm|assistant|model)s? (?:reading|processing|summari[sz]ing) this\b",
