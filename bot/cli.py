@@ -8,6 +8,7 @@ import LangGraph, Bolt or the Claude SDK. ``advisor --help`` loads them all to l
 from __future__ import annotations
 
 import importlib
+import sqlite3
 from typing import Any
 
 import click
@@ -42,6 +43,15 @@ class LazyGroup(click.Group):
         if not isinstance(command, click.Command):
             raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
         return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """A last net: a database error no command turned into words is still one line."""
+        try:
+            return super().invoke(ctx)
+        except sqlite3.Error as exc:
+            from bot.errors import database_message  # loads only on the error
+
+            raise click.ClickException(database_message(exc)) from exc
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from bot.errors import database_message
 from graph.retention import EVENTS_KEEP, DbStats, compact, prune, stats
 from graph.retention import vacuum as vacuum_db
 from knowledge.db import db_path
@@ -57,15 +58,8 @@ def _database() -> Iterator[None]:
             f"No database at {db_path()} yet. It is created by `advisor chat`, "
             "`advisor serve` or `advisor knowledge build` (ADVISOR_DB moves it)."
         ) from exc
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise click.ClickException(
-                f"The database at {db_path()} is busy (another process is writing). "
-                "Try again in a moment."
-            ) from exc
-        raise click.ClickException(f"database error at {db_path()}: {exc}") from exc
-    except sqlite3.Error as exc:
-        raise click.ClickException(f"database error at {db_path()}: {exc}") from exc
+    except (sqlite3.Error, PermissionError) as exc:
+        raise click.ClickException(database_message(exc)) from exc
 
 
 def human(size: int) -> str:

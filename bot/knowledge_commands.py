@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import click
 import sqlite_utils
 
+from bot.errors import database_message
 from knowledge.cards import CardError
 from knowledge.db import db_path, open_db
 from knowledge.search import (
@@ -31,13 +32,13 @@ def _database() -> Iterator[sqlite_utils.Database]:
     try:
         db = open_db()
     except (sqlite3.Error, OSError) as exc:
-        raise click.ClickException(f"cannot open the database at {db_path()}: {exc}") from exc
+        raise click.ClickException(database_message(exc)) from exc
     try:
         yield db
     except CardError as exc:
         raise click.ClickException(f"a knowledge card is invalid: {exc}") from exc
     except sqlite3.Error as exc:
-        raise click.ClickException(f"database error at {db_path()}: {exc}") from exc
+        raise click.ClickException(database_message(exc)) from exc
     finally:
         db.close()
 

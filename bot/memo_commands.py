@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from bot.errors import database_errors
 from bot.invocation import who
 from graph.store import MEMO_STATUSES, MemoRecord, Store
 
@@ -24,6 +25,19 @@ USAGE_COLUMNS = (
 )
 
 
+def _reader() -> Store | None:
+    """The store opened only for reading (so listing works on read-only media and creates
+    no database); None when there is no database or no memo table yet."""
+    try:
+        store = Store(readonly=True)
+    except FileNotFoundError:
+        return None
+    if not store.has_table("memos"):
+        store.close()
+        return None
+    return store
+
+
 @memo.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Every version, not just the latest.")
 @click.option(
@@ -31,8 +45,12 @@ USAGE_COLUMNS = (
 )
 def memo_list(show_all: bool, show_usage: bool) -> None:
     """Memos, newest first: id, date, status, approach, use case."""
-    store = Store()
-    memos = store.memo_headers(latest_only=not show_all)
+    with database_errors():
+        _list(_reader(), show_all, show_usage)
+
+
+def _list(store: Store | None, show_all: bool, show_usage: bool) -> None:
+    memos = store.memo_headers(latest_only=not show_all) if store is not None else []
     if not memos:
         click.echo("No memos yet. Run `advisor chat` to write one.")
         return
@@ -43,7 +61,7 @@ def memo_list(show_all: bool, show_usage: bool) -> None:
         version = f" (v{r.version})" if r.version > 1 else ""
         use_case = r.use_case if len(r.use_case) <= 60 else r.use_case[:59] + "…"
         tokens = ""
-        if show_usage:
+        if show_usage and store is not None:
             totals = store.usage(r.interview_id)
             tokens = "".join(f"{totals[key]:>{width},} " for _, key, width in USAGE_COLUMNS)
         click.echo(
@@ -52,12 +70,12 @@ def memo_list(show_all: bool, show_usage: bool) -> None:
         )
 
 
-def _get(store: Store, memo_id: str) -> MemoRecord:
+def _get(store: Store | None, memo_id: str) -> MemoRecord:
     """The memo with this id, or the one memo whose id starts with it."""
-    record = store.get_memo(memo_id)
+    record = store.get_memo(memo_id) if store is not None else None
     if record is not None:
         return record
-    matches = store.memo_ids(memo_id)
+    matches = store.memo_ids(memo_id) if store is not None else []
     if len(matches) > 1:
         raise click.ClickException(
             f"{memo_id!r} is the start of several memo ids ({', '.join(matches)}); "
@@ -76,7 +94,8 @@ def _get(store: Store, memo_id: str) -> MemoRecord:
 )
 def memo_export(memo_id: str, output: Path | None) -> None:
     """Print a memo's markdown (or write it to FILE)."""
-    record = _get(Store(), memo_id)
+    with database_errors():
+        record = _get(_reader(), memo_id)
     if output is None:
         click.echo(record.markdown, nl=not record.markdown.endswith("\n"))
         return
@@ -88,9 +107,10 @@ def memo_export(memo_id: str, output: Path | None) -> None:
 def _set_status(memo_id: str, status: str, name: str | None) -> None:
     from graph.decisions import set_status  # the memo renderer loads only for a decision
 
-    store = Store()
-    record = _get(store, memo_id)
-    updated = set_status(store, record.id, status, who(name))  # type: ignore[arg-type]
+    with database_errors():
+        store = Store()
+        record = _get(store, memo_id)
+        updated = set_status(store, record.id, status, who(name))  # type: ignore[arg-type]
     click.echo(f"Memo {updated.id} is now {updated.status}.")
 
 

@@ -7,7 +7,7 @@ Two faces over the same service: a friendly interactive one, and ``--jsonl`` for
 from __future__ import annotations
 
 import json
-import re
+import sqlite3
 import sys
 import uuid
 from collections.abc import Sequence
@@ -16,42 +16,21 @@ from typing import Any, NamedTuple, TextIO
 
 import click
 
+from bot.errors import database_errors, database_message, is_full
 from bot.invocation import advisor_command, who
 from bot.llm import optional_llm
+from bot.memo_files import MEMO_DIR, write_memo
 from graph.interview import Interviews
 from graph.memo import APPROACH_NAMES, RUNG_NAMES
-from graph.store import MemoRecord, Store
+from graph.session_lock import SessionLock, SessionLost, SessionOpen
+from graph.store import Store
 from graph.turns import Ended, MemoReady, Question, Reply, Turn
 from knowledge.cards import source_for_title
 
-MEMO_DIR = Path("memos")
 HELP_LINE = (
     "Type 'why?' to see why I ask, 'back', 'change volume to 50k', "
     "'memo' to finish early, or 'cancel'."
 )
-
-
-def slug(text: str, limit: int = 50) -> str:
-    words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return (words[:limit].rstrip("-") or "memo") if words else "memo"
-
-
-def memo_path(memo: MemoRecord, directory: Path) -> Path:
-    """memos/<slug>-<date>.md; later versions get -v2, -v3; never clobber another memo."""
-    stem = f"{slug(memo.use_case)}-{memo.created_at[:10]}"
-    if memo.version > 1:
-        stem += f"-v{memo.version}"
-    path = directory / f"{stem}.md"
-    if path.exists() and f"`{memo.id}`" not in path.read_text(encoding="utf-8", errors="replace"):
-        path = directory / f"{stem}-{memo.id}.md"
-    return path
-
-
-def write_memo(memo: MemoRecord, directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = memo_path(memo, directory)
-    path.write_text(memo.markdown, encoding="utf-8")
-    return path
 
 
 def _short(title: str) -> str:
@@ -124,12 +103,29 @@ class Pretty:
         self.say(f"Memo {m.memo_id} written to {path}", bold=True)
         self.say(f"Export it again any time: advisor memo export {m.memo_id}", dim=True)
 
+    def memo_unwritten(self, m: MemoReady, reason: str) -> None:
+        self.say()
+        self.say(
+            f"Memo {m.memo_id} is saved, but its file could not be written: {reason}.", fg="yellow"
+        )
+        self.say(f"Write it anywhere with: advisor memo export {m.memo_id} -o FILE", bold=True)
+
     def ended(self, e: Ended) -> None:
         self.say(e.text, fg="yellow")
 
-    def paused(self, interview_id: str) -> None:
+    def paused(self, interview_id: str, unsaved: str = "") -> None:
         self.say()
+        if unsaved:  # never "saved" for the reply that was not
+            self.say(
+                f"Paused. Your answers before “{unsaved}” are saved; that reply was not. "
+                f"Continue with: {self.resume_cmd}",
+                fg="yellow",
+            )
+            return
         self.say(f"Paused. Your answers are saved; continue with: {self.resume_cmd}", fg="yellow")
+
+    def not_saved(self, text: str, reply: str) -> None:
+        self.say(text, fg="red", bold=True)
 
     def usage(self, totals: dict[str, int]) -> None:
         self.say(usage_line(totals), dim=True)
@@ -193,10 +189,21 @@ class Jsonl:
         self.emit({"type": "reply", "text": f"Memo {m.memo_id} written.", "memo_id": m.memo_id})
         self.emit({"type": "memo", "path": str(path), "assessment": m.assessment})
 
+    def memo_unwritten(self, m: MemoReady, reason: str) -> None:
+        text = (
+            f"Memo {m.memo_id} is saved, but its file could not be written: {reason}. "
+            f"Write it with: advisor memo export {m.memo_id} -o FILE"
+        )
+        self.emit({"type": "reply", "text": text, "memo_id": m.memo_id})
+        self.emit({"type": "memo", "path": None, "error": reason, "assessment": m.assessment})
+
     def ended(self, e: Ended) -> None:
         self.emit({"type": "ended", "text": e.text})
 
-    def paused(self, interview_id: str) -> None:
+    def not_saved(self, text: str, reply: str) -> None:
+        self.emit({"type": "reply", "text": text, "error": "not_saved", "reply": reply})
+
+    def paused(self, interview_id: str, unsaved: str = "") -> None:
         self.emit(
             {
                 "type": "reply",
@@ -250,12 +257,50 @@ def _show(face: Face, turns: Sequence[Turn], store: Store) -> Shown:
         elif isinstance(turn, MemoReady):
             record = store.get_memo(turn.memo_id)
             if record is not None:
-                face.memo(turn, write_memo(record, face.memo_dir))
+                try:
+                    path = write_memo(record, face.memo_dir)
+                except OSError as exc:  # a link planted in memos/, a full disk: say it
+                    face.memo_unwritten(turn, exc.strerror or str(exc))
+                else:
+                    face.memo(turn, path)
                 wrote = True
         elif isinstance(turn, Ended):
             face.ended(turn)
             ended = True
     return Shown(wrote, ended)
+
+
+def _still_ours(face: Face, lock: SessionLock, answer: str) -> None:
+    """Stop, keeping the reply on screen, when another session took the interview over
+    while this one was stopped for longer than the lease (Ctrl-Z)."""
+    try:
+        lock.check()
+    except SessionLost:
+        raise click.ClickException(
+            f"Another session took over interview {lock.interview_id} while this one was "
+            f"stopped; your reply was not applied: “{answer}”. Continue in that session, or "
+            f"end it and run again: {face.resume_cmd}"
+        ) from None
+
+
+def _not_saved(face: Face, error: BaseException, answer: str) -> str:
+    """The database could not keep a reply: say what failed and give the reply back. A full
+    disk can be waited out (free space, type it again); anything else ends the session."""
+    if isinstance(error, OSError) and not is_full(error):
+        raise error
+    reason = "the disk is full" if is_full(error) else database_message(error)
+    text = (
+        f"Could not save your answer: {reason}. Nothing was lost from before; "
+        f"your reply was: “{answer}”"
+    )
+    if not is_full(error):
+        raise click.ClickException(f"{text}. Continue later with: {face.resume_cmd}") from error
+    face.not_saved(
+        f"{text}. Free some space and type it again, or stop (Ctrl-D) and continue later "
+        f"with: {face.resume_cmd}",
+        answer,
+    )
+    return answer
 
 
 # commands ------------------------------------------------------------------------------
@@ -289,36 +334,70 @@ def chat(
     """
     by = who(name)
     llm = optional_llm()
-    service = Interviews(llm=llm)
-    resumed = resume_id is not None
-    if resume_id is not None:
-        if not service.exists(resume_id):
+    # A database that cannot be used is one line, not a traceback (bot/errors.py).
+    with database_errors():
+        service = Interviews(llm=llm)
+        resumed = resume_id is not None
+        if resume_id is not None:
+            if not service.exists(resume_id):
+                raise click.ClickException(
+                    f"No interview with id {resume_id!r}. Start a new one with: advisor chat"
+                )
+            interview_id = resume_id
+        else:
+            interview_id = f"cli:{uuid.uuid4().hex}"
+        resume_cmd = (
+            f"{advisor_command()} chat{' --jsonl' if jsonl else ''} --resume {interview_id}"
+        )
+        out = sys.stdout
+        face: Face = (
+            Jsonl(out, sys.stdin, memo_dir, resume_cmd)
+            if jsonl
+            else Pretty(out, memo_dir, resume_cmd)
+        )
+        lock = SessionLock(service.store, interview_id)
+        try:
+            lock.acquire()
+        except SessionOpen as exc:
             raise click.ClickException(
-                f"No interview with id {resume_id!r}. Start a new one with: advisor chat"
+                f"Interview {interview_id} is already open in another session "
+                f"({exc.holder.where()}); answering it from two places would mix up the answers. "
+                f"Answer it there, or end that session (Ctrl-D) and run again: {resume_cmd}"
+            ) from None
+        try:
+            face.intro(interview_id, resumed)
+            text = " ".join(use_case).strip()
+            _converse(
+                face,
+                service,
+                interview_id,
+                by,
+                use_case="" if resumed else text,
+                resumed=resumed,
+                lock=lock,
             )
-        interview_id = resume_id
-    else:
-        interview_id = f"cli:{uuid.uuid4().hex}"
-    resume_cmd = f"{advisor_command()} chat{' --jsonl' if jsonl else ''} --resume {interview_id}"
-    out = sys.stdout
-    face: Face = (
-        Jsonl(out, sys.stdin, memo_dir, resume_cmd) if jsonl else Pretty(out, memo_dir, resume_cmd)
-    )
-    face.intro(interview_id, resumed)
-    text = " ".join(use_case).strip()
-    _converse(face, service, interview_id, by, use_case="" if resumed else text, resumed=resumed)
-    if llm is not None and isinstance(face, Pretty):
-        face.usage(service.store.usage(interview_id))
+        finally:
+            lock.release()
+        if llm is not None and isinstance(face, Pretty):
+            face.usage(service.store.usage(interview_id))
 
 
 def _converse(
-    face: Face, service: Interviews, interview_id: str, by: str, *, use_case: str, resumed: bool
+    face: Face,
+    service: Interviews,
+    interview_id: str,
+    by: str,
+    *,
+    use_case: str,
+    resumed: bool,
+    lock: SessionLock | None = None,
 ) -> None:
     """Ask and answer until the interview ends or input runs out. After the memo the
     session goes on: ``change …``, ``back``, ``why?`` and questions work as before, a change
     that makes a skipped question matter asks it, and a revision ends with a new memo. In
     the terminal an empty line then finishes; with ``--jsonl`` the end of input does (and
     ends with exit code 1 when a question is still waiting: the script stopped early)."""
+    unsaved = ""  # the last reply, when the database could not keep it
     # A reply saved just before a crash is taken now rather than asked for again.
     turns = (service.recover(interview_id) if resumed else []) or service.start(
         interview_id, use_case=use_case, by=by
@@ -343,7 +422,7 @@ def _converse(
             if answer is None:
                 if waiting is None:
                     return  # after the memo, the end of input ends the session
-                face.paused(interview_id)
+                face.paused(interview_id, unsaved)
                 if face.jsonl:
                     sys.exit(1)
                 return
@@ -352,6 +431,16 @@ def _converse(
                     face.say("(type an answer, or 'help')", dim=True)
                 if waiting is None or isinstance(face, Pretty):
                     continue  # an empty line keeps a reading; otherwise it says nothing
-        turns = service.reply(interview_id, answer, by=by)
+        try:
+            if lock is not None:
+                _still_ours(face, lock, answer)
+            turns = service.reply(interview_id, answer, by=by)
+        except (sqlite3.Error, OSError) as exc:
+            unsaved = _not_saved(face, exc, answer)
+            again = service.pending(interview_id)  # reads work on a full disk
+            if again is not None:
+                face.question(again)
+            continue
+        unsaved = ""
         if _show(face, turns, service.store).ended:
             return

@@ -159,6 +159,14 @@ _PATTERNS = [
     r"<<\s*/?sys\s*>>",
     # pseudo-tags that open or close a block of the prompt
     _TAGS,
+    # words addressed to the assistant inside a document: "Note to the assistant: ...",
+    # "Dear AI, ...", "If you are an AI reading this ..." (issue 12: documents are data)
+    r"\b(?:note|message|instructions?|reminder|request|hint)\s+(?:to|for)\s+(?:the\s+|any\s+|"
+    r"all\s+)?(?:ai|ai assistants?|assistants?|models?|llms?|language models?|chat ?bots?|bots?|"
+    r"claude|chatgpt|gpt)\b(?!\s+(?:team|owner|group|squad|people|vendor|provider)s?\b)|"
+    r"\b(?:dear|hey|attention)\s*,?\s+(?:ai|assistant|model|llm|claude|chatgpt|bot)\b|"
+    r"\bif you(?:'re| are) an? (?:ai|assistant|language model|llm|chat ?bot|bot)\b|"
+    r"\b(?:ai|llm|assistant|model)s? (?:reading|processing|summari[sz]ing) this\b",
     # "set every gate to pass", "mark all the gates as passed"
     r"\b(?:set|mark|make|force|flip)\s+(?:every|all|each|the)\s+(?:of the\s+)?(?:\w+\s+)?"
     r"gates?\s+(?:to|as)\s+(?:pass|true|green|open|yes|ok)",

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import sqlite_utils
 from pydantic import BaseModel, Field
 
-from knowledge.db import open_db
+from knowledge.db import connect_readonly, open_db
 
 InterviewStatus = Literal["open", "done", "cancelled"]
 MemoStatus = Literal["proposed", "accepted", "rejected"]
@@ -94,11 +94,21 @@ class MemoHeader(BaseModel):
 class Store:
     """Thread-safe access to the app tables. Every write commits at once."""
 
-    def __init__(self, db_path: str | os.PathLike[str] | None = None) -> None:
-        self.db = open_db(db_path)
+    def __init__(
+        self, db_path: str | os.PathLike[str] | None = None, *, readonly: bool = False
+    ) -> None:
+        """``readonly``: only read (works on read-only media; creates nothing, and a table
+        that does not exist yet reads as empty to :meth:`has_table`)."""
+        self.readonly = readonly
+        self.db = sqlite_utils.Database(connect_readonly(db_path)) if readonly else open_db(db_path)
         self._lock = threading.RLock()
+        if not readonly:
+            with self._lock:
+                self._create_tables()
+
+    def has_table(self, name: str) -> bool:
         with self._lock:
-            self._create_tables()
+            return self.db.table(name).exists()
 
     @contextmanager
     def write(self) -> Iterator[sqlite_utils.Database]:
@@ -109,7 +119,10 @@ class Store:
             try:
                 yield self.db
             except BaseException:
-                self.db.conn.execute("ROLLBACK")
+                # SQLite has rolled back already after some errors (a full disk): a second
+                # ROLLBACK would hide the real error behind "no transaction is active".
+                if self.db.conn.in_transaction:
+                    self.db.conn.execute("ROLLBACK")
                 raise
             self.db.conn.execute("COMMIT")
 

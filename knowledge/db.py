@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from pathlib import Path
@@ -36,3 +37,32 @@ def connect(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
 def open_db(path: str | os.PathLike[str] | None = None) -> sqlite_utils.Database:
     """The app database through sqlite-utils (tables, FTS5), opened with :func:`connect`."""
     return sqlite_utils.Database(connect(path))
+
+
+def connect_readonly(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
+    """A connection that only reads, for commands that never write (``memo list``,
+    ``memo export``): it creates no file or folder and works on read-only media.
+
+    FileNotFoundError when there is no database yet. A WAL database on read-only media
+    without its ``-shm`` file cannot be opened with ``mode=ro``; since nobody can be writing
+    to a folder nobody can write, it is then read as ``immutable``.
+    """
+    file = db_path(path)
+    if not file.is_file():
+        raise FileNotFoundError(errno.ENOENT, "no database yet", str(file))
+    uri = file.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the file
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+        if os.access(file.parent, os.W_OK):
+            raise
+    except BaseException:
+        conn.close()
+        raise
+    conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return conn

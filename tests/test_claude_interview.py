@@ -267,7 +267,7 @@ def test_an_injected_instruction_in_answers_changes_nothing(
     assert prose and INJECTION in prose[0].text.split("<answers>")[1].split("</answers>")[0]
 
 
-def test_an_injected_instruction_in_a_team_document_is_quoted_not_obeyed(
+def test_an_injected_instruction_in_a_team_document_is_left_out_not_obeyed(
     tmp_path: Path, fake: fake_api.FakeAnthropic
 ) -> None:
     fake.responder = fake_api.AdvisorModel(obey=True)
@@ -285,10 +285,9 @@ def test_an_injected_instruction_in_a_team_document_is_quoted_not_obeyed(
 
     said: list[str] = []
     _, memo = fake_api.play(service, "cli:d", "answer questions about products", SUPPORT, say=say)
-    asked_doc = [r for r in fake.requests if "Job: answer." in r.text]
-    assert asked_doc
-    passage = asked_doc[0].text.split('<passage id="team:model-policy.md#1"', 1)[1]
-    assert INJECTION in passage.split("</passage>", 1)[0]  # delivered as delimited data
+    assert said  # the follow-up was asked
+    # the passage speaks to the model, so it is left out: never delivered (issue 12)
+    assert not any(INJECTION in r.text for r in fake.requests)
     _, offline_memo = offline_run(tmp_path, "answer questions about products", SUPPORT)
     assert decision(memo) == decision(offline_memo)
 

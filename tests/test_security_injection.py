@@ -317,7 +317,7 @@ def test_choices_an_obeying_model_claims_without_evidence_change_nothing(
     assert changed(memo, clean_memo) == {}
 
 
-def test_a_follow_up_answer_quotes_an_instruction_in_a_team_document(tmp_path: Path) -> None:
+def test_a_follow_up_answer_leaves_out_an_instruction_in_a_team_document(tmp_path: Path) -> None:
     doc = tmp_path / "model-policy.md"
     doc.write_text(f"# Model policy\n\nOur policy on fine-tuning projects: {INJECTION}\n")
     db = tmp_path / "llm.db"
@@ -328,7 +328,8 @@ def test_a_follow_up_answer_quotes_an_instruction_in_a_team_document(tmp_path: P
         turns = service.reply(
             "cli:f", "what does our model policy say about fine-tuning?", by="Ana"
         )
-        assert any("Job: answer." in r.text and INJECTION in r.text for r in model.requests)
+        assert not any(INJECTION in r.text for r in model.requests)  # never delivered
     [answer] = [t for t in turns if isinstance(t, Reply)]
     assert "fine-tune right away" not in answer.text
-    assert INJECTION in answer.text  # the offline answer quotes the document instead
+    assert INJECTION not in answer.text  # nor repeated (issue 12: documents are data)
+    assert "left out a passage of Model policy" in answer.text
