@@ -28,10 +28,11 @@ from graph.answers import parse_command
 from graph.assessment import Assessment
 from graph.cost import Prices, load_prices
 from graph.followups import FollowUps, reply
+from graph.limits import MAX_REPLIES, over_limit
 from graph.memo import FIELD_LABELS, card_citation, render_memo
 from graph.policy import assess
 from graph.profile import Profile, Provenance
-from graph.retention import compact_thread
+from graph.retention import COMPACT_EVERY, compact_thread
 from graph.steps import (
     DONE_TEXT,
     HELP,
@@ -66,6 +67,13 @@ def _question_text(field: str) -> str:
         return FIELD_LABELS.get(field, field)
     text = re.sub(r"\s*\([^)]*\)", "", text)
     return text[: text.index("?") + 1] if "?" in text else text
+
+
+def _resume_with(payload: dict[str, Any]) -> Command[Any]:
+    """Resume the waiting node with ``payload``; the outbox starts empty for this call, so
+    a checkpoint holds one reply's output, not the whole conversation (the answers table
+    keeps the transcript)."""
+    return Command(resume=payload, update={"outbox": None})
 
 
 class _Now(NamedTuple):
@@ -165,6 +173,9 @@ class Interviews(Steps):
         now = self._now(interview_id)
         waiting = now.waiting or {}
         if waiting.get("kind") != "question" or waiting.get("id") != question_id:
+            refused = self._over_limit(interview_id, now, "", is_open=False)
+            if refused is not None:
+                return [refused]
             self.store.record_answer(
                 interview_id,
                 question_id=question_id,
@@ -261,6 +272,9 @@ class Interviews(Steps):
             return [Reply(text="I don't know that interview. Start a new one to begin.")]
         at = self.clock()
         now = now or self._now(interview_id)
+        refused = self._over_limit(interview_id, now, text, is_open=record.status == "open")
+        if refused is not None:
+            return [refused]
         waiting = now.waiting
         question_id = now.question_id
         # Keep what was said before anything that can fail.
@@ -279,7 +293,16 @@ class Interviews(Steps):
         payload = {"text": text[:MAX_TEXT], "values": values, "by": by, "at": at, "seq": seq}
         if accept:
             payload["accept"] = True
-        return self._run(interview_id, Command(resume=payload), before=now.outbox)
+        return self._run(interview_id, _resume_with(payload))
+
+    def _over_limit(
+        self, interview_id: str, now: _Now, text: str, *, is_open: bool
+    ) -> Reply | None:
+        """The refusal of a reply past MAX_REPLIES (graph/limits.py), or None."""
+        if (now.seq or 0) < MAX_REPLIES:
+            return None  # the usual case costs no store read
+        memo = self.store.latest_memo(interview_id)
+        return over_limit(now.seq, text, is_open=is_open, memo_id=memo.id if memo else None)
 
     def recover(self, interview_id: str) -> list[Turn]:
         """Take the answer a stopped process saved but never got to (killed between saving
@@ -303,7 +326,7 @@ class Interviews(Steps):
         }
         said = last.text if len(last.text) <= 120 else last.text[:119] + "…"
         note = Reply(text=f"Picking up your last answer, saved before the stop: “{said}”")
-        return [note, *self._run(interview_id, Command(resume=payload), before=now.outbox)]
+        return [note, *self._run(interview_id, _resume_with(payload))]
 
     def _run(self, interview_id: str, graph_input: Any, *, before: int = 0) -> list[Turn]:
         """Run the graph to its next interrupt; the turns are the outbox items added after
@@ -334,6 +357,9 @@ class Interviews(Steps):
         if values.get("phase") in ("done", "cancelled"):
             # A finished interview needs only its latest checkpoint; keeps growth bounded.
             compact_thread(self._saver, interview_id)
+        elif (values.get("seq") or 0) % COMPACT_EVERY == 0 and values.get("seq"):
+            # An open one too, now and then: a long thread keeps a few checkpoints, not all.
+            compact_thread(self._saver, interview_id, open_too=True)
         return out
 
     def _turn(self, item: dict[str, Any]) -> Turn | None:
