@@ -13,6 +13,7 @@ service returns the items one call added, then the pending question.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -403,14 +404,14 @@ class Interviews(Steps):
     def _build(self) -> Any:
         builder = StateGraph(State)
         nodes = ["intake", "assess", "write_memo", "review"]
-        builder.add_node("intake", self._intake)
+        builder.add_node("intake", _changes_only(self._intake))
         for spec in catalog.CATALOG:
             node: Any = self._question_node(spec.id)
-            builder.add_node(f"q_{spec.id}", node)
+            builder.add_node(f"q_{spec.id}", _changes_only(node))
             nodes.append(f"q_{spec.id}")
-        builder.add_node("assess", self._assess)
-        builder.add_node("write_memo", self._write_memo)
-        builder.add_node("review", self._review)
+        builder.add_node("assess", _changes_only(self._assess))
+        builder.add_node("write_memo", _changes_only(self._write_memo))
+        builder.add_node("review", _changes_only(self._review))
         builder.add_edge(START, "intake")
         targets = [n for n in nodes if n != "write_memo"] + [END]
         for name in nodes:
@@ -604,6 +605,29 @@ class Interviews(Steps):
 
 
 # helpers -------------------------------------------------------------------------------
+
+
+def _changes_only(node: Callable[[State], dict[str, Any]]) -> Any:
+    """``node``, returning only the keys whose value changes (and outbox items, if any).
+
+    Every key a node returns is one more write LangGraph serialises and stores in the
+    ``writes`` table; a reply's nodes return about ten, most of them unchanged (the same
+    ``at``, ``hint``, ``attempt``...). Writing a value a channel already holds changes
+    nothing: no node is triggered by these channels (the routing is by edges)."""
+
+    @functools.wraps(node)
+    def changed(state: State) -> dict[str, Any]:
+        update = node(state)
+        out: dict[str, Any] = {}
+        for key, value in update.items():
+            if key == "outbox":
+                if value is None or value:  # None resets it; an empty list adds nothing
+                    out[key] = value
+            elif key not in state or state.get(key) != value:
+                out[key] = value
+        return out
+
+    return changed
 
 
 def _seq(payload: dict[str, Any], state: State) -> int:
