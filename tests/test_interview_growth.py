@@ -108,3 +108,28 @@ def test_past_the_limit_a_reply_is_refused_with_what_is_saved_and_how_to_go_on(
     after = service.reply(IID, "change volume to 50k", by="dana")
     assert len(after) == 1 and f"memo {memo[0].memo_id} stays as written" in after[0].text
     assert "'memo'" not in after[0].text
+
+
+def test_a_reply_is_stored_as_one_checkpoint_at_its_next_question(
+    service: Interviews, isolated_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("graph.interview.compact_thread", lambda *args, **kwargs: 0)
+    turns: list[Turn] = service.start(IID, use_case="Route support tickets", by="dana")
+    replies = 0
+    while isinstance(turns[-1], Question):
+        turns = service.reply(IID, ROUTER[turns[-1].id], by="dana")
+        replies += 1
+    assert any(isinstance(t, MemoReady) for t in turns)
+    conn = sqlite3.connect(isolated_db)
+    try:
+        (stored,) = conn.execute(
+            "SELECT COUNT(*) FROM checkpoints WHERE thread_id = ?", (IID,)
+        ).fetchone()
+        (written,) = conn.execute(
+            "SELECT COUNT(*) FROM writes WHERE thread_id = ?", (IID,)
+        ).fetchone()
+    finally:
+        conn.close()
+    # The start and each reply: one checkpoint each, and the question it stopped at.
+    assert stored <= replies + 2, (stored, replies)  # per step ("sync"): 1.4 a reply
+    assert written <= 2 * (replies + 1), (written, replies)  # per step: 12 a reply
