@@ -163,9 +163,17 @@ class Interviews(Steps):
             state["provenance"] = [r.model_dump(mode="json") for r in records]
         return self._run(interview_id, state)
 
-    def reply(self, interview_id: str, text: str, *, by: str) -> list[Turn]:
-        """A typed reply in the thread or terminal: an answer, a command or a question."""
-        return self._resume(interview_id, text=text, values=None, by=by)
+    def reply(
+        self, interview_id: str, text: str, *, by: str, pending: Question | None = None
+    ) -> list[Turn]:
+        """A typed reply in the thread or terminal: an answer, a command or a question.
+
+        ``pending`` is the question :meth:`pending` returned to a caller that has held the
+        interview since (the Slack step does): it saves reading the checkpoint again."""
+        now = None
+        if pending is not None:
+            now = _Now(pending.model_dump(mode="json", exclude={"seq"}), 0, pending.seq)
+        return self._resume(interview_id, text=text, values=None, by=by, now=now)
 
     def choose(
         self, interview_id: str, question_id: str, values: list[str], *, by: str
