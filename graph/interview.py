@@ -73,7 +73,7 @@ def _question_text(field: str) -> str:
 def _resume_with(payload: dict[str, Any]) -> Command[Any]:
     """Resume the waiting node with ``payload``; the outbox starts empty for this call, so
     a checkpoint holds one reply's output, not the whole conversation (the answers table
-    keeps the transcript)."""
+    keeps the transcript; carrying it in every checkpoint grew the file quadratically)."""
     return Command(resume=payload, update={"outbox": None})
 
 

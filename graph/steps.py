@@ -94,10 +94,7 @@ class LLM(Protocol):
 
 
 def _outbox(left: list[dict[str, Any]], right: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """What the interview says back in one call: each node's items are added, and ``None``
-    (sent with every reply, see ``Interviews._resume``) starts the list afresh. Without the
-    reset every checkpoint would carry every answer ever given, so a thread that keeps asking
-    "what is RAG?" grew its database quadratically."""
+    """One call's output: nodes add items; ``None`` (each reply sends it) starts afresh."""
     return [] if right is None else [*left, *right]
 
 
