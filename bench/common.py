@@ -346,7 +346,8 @@ def temp_dir(prefix: str) -> Path:
 
 def bare_graph(db: Path | str) -> Any:
     """One node that interrupts, looping forever, checkpointed the way the interview engine
-    checkpoints (``SqliteSaver`` on ``knowledge.db.connect``, durability "sync")."""
+    checkpoints (``SqliteSaver`` on ``knowledge.db.connect``, durability "exit": one
+    checkpoint per invoke, as graph/interview.py runs it)."""
     from typing import TypedDict
 
     from langgraph.checkpoint.sqlite import SqliteSaver
@@ -408,7 +409,7 @@ def _bare_main(mode: str) -> None:
         parent = client.chat_postMessage(channel=channel, text=f"started: {command['text']}")
         if graph is not None:
             thread_ts = str(parent["ts"])
-            out = graph.invoke({"n": 0}, graph_config(f"{channel}:{thread_ts}"), durability="sync")
+            out = graph.invoke({"n": 0}, graph_config(f"{channel}:{thread_ts}"), durability="exit")
             ask(channel, thread_ts, out)
 
     @app.event("message")
@@ -419,7 +420,7 @@ def _bare_main(mode: str) -> None:
         out = graph.invoke(
             Command(resume=event.get("text") or ""),
             graph_config(f"{channel}:{thread_ts}"),
-            durability="sync",
+            durability="exit",
         )
         ask(channel, thread_ts, out)
 

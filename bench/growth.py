@@ -160,9 +160,9 @@ def bare_floor(db: Path, threads: int, steps: int) -> dict[str, float]:
     graph = bare_graph(db)
     for t in range(threads):
         config = graph_config(f"bare:{t}")
-        graph.invoke({"n": 0}, config, durability="sync")
+        graph.invoke({"n": 0}, config, durability="exit")
         for k in range(steps):
-            graph.invoke(Command(resume=f"answer {k}"), config, durability="sync")
+            graph.invoke(Command(resume=f"answer {k}"), config, durability="exit")
     conn = graph.checkpointer.conn
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     sizes = dict(

@@ -196,10 +196,10 @@ def graph_steps(db: Path, threads: int, steps: int) -> list[float]:
     times: list[float] = []
     for t in range(threads):
         config = graph_config(f"bench:{t}")
-        graph.invoke({"n": 0}, config, durability="sync")
+        graph.invoke({"n": 0}, config, durability="exit")
         for k in range(steps):
             start = time.perf_counter()
-            graph.invoke(Command(resume=f"answer {k}"), config, durability="sync")
+            graph.invoke(Command(resume=f"answer {k}"), config, durability="exit")
             times.append(time.perf_counter() - start)
     graph.checkpointer.conn.close()
     return times

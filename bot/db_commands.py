@@ -80,7 +80,7 @@ def db() -> None:
     LangGraph keeps a full checkpoint for every step of an interview. A finished
     interview needs only its latest one (a revision resumes from it), so:
       advisor db stats                     sizes, rows, checkpoints per interview
-      advisor db compact                   finished interviews keep one checkpoint
+      advisor db compact                   every interview keeps one checkpoint
       advisor db prune --older-than 90d    drop old finished interviews' checkpoints
                                            and answers; memos stay (--include-memos)
     """
@@ -133,16 +133,16 @@ def _vacuum_note(vacuumed: bool, before: int, after: int) -> str:
 @db.command("compact")
 @click.option("--vacuum", is_flag=True, help="Then rebuild the file to give space back.")
 def compact_command(vacuum: bool) -> None:
-    """Keep only the latest checkpoint of each finished interview.
+    """Keep only the latest checkpoint of each interview, open ones too.
 
-    Open interviews are untouched; a finished one can still be revised
-    ("change volume to 50k") from the checkpoint it keeps.
+    An open interview resumes at its question, and a finished one can still be
+    revised ("change volume to 50k"), from the checkpoint it keeps.
     """
     with _database():
         done = compact()
         before, after = vacuum_db() if vacuum else (0, 0)
     click.echo(
-        f"Compacted {done.threads:,} finished interview(s): removed {done.checkpoints:,} "
+        f"Compacted {done.threads:,} interview(s): removed {done.checkpoints:,} "
         f"checkpoint(s) and {done.writes:,} write(s)."
     )
     if done.skipped:

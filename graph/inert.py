@@ -26,11 +26,20 @@ _KEEP_FORMAT = frozenset({"\u200d"})
 _TAGS = ("\U000e0020", "\U000e007f")  # the tag characters of flag emoji
 
 
+# Cc (C0, DEL, C1), Zl and Zp: the characters one_line turns into spaces.
+_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# What inert escapes wherever it appears, as one str.translate table.
+_ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", **{c: "\\" + c for c in _ESCAPED}})
+
+
 def one_line(text: str) -> str:
     """Every line break, tab and control character as a single space; format characters
     that reorder or hide text dropped; runs of spaces collapsed."""
+    text = str(text)
+    if text.isascii():  # no format characters: a regex instead of a loop (memos render often)
+        return " ".join(_BREAKS.sub(" ", text).split())
     kept = []
-    for char in str(text):
+    for char in text:
         category = unicodedata.category(char)
         if category == "Cf" and char not in _KEEP_FORMAT and not _TAGS[0] <= char <= _TAGS[1]:
             continue
@@ -40,20 +49,7 @@ def one_line(text: str) -> str:
 
 def inert(text: object) -> str:
     """``text`` as one line of markdown that renders as exactly its own characters."""
-    line = one_line(str(text))
-    out = []
-    for char in line:
-        if char == "&":
-            out.append("&amp;")
-        elif char == "<":
-            out.append("&lt;")
-        elif char == ">":
-            out.append("&gt;")
-        elif char in _ESCAPED:
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    escaped = "".join(out)
+    escaped = one_line(str(text)).translate(_ESCAPE)
     escaped = _AUTOLINK.sub(lambda m: "\\:" if m.group(1) else f"{m.group(2)}\\.", escaped)
     if escaped[:1] in _LEADING:
         escaped = "\\" + escaped

@@ -13,6 +13,7 @@ service returns the items one call added, then the pending question.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -28,10 +29,11 @@ from graph.answers import parse_command
 from graph.assessment import Assessment
 from graph.cost import Prices, load_prices
 from graph.followups import FollowUps, reply
+from graph.limits import MAX_REPLIES, over_limit
 from graph.memo import FIELD_LABELS, card_citation, render_memo
 from graph.policy import assess
 from graph.profile import Profile, Provenance
-from graph.retention import compact_thread
+from graph.retention import COMPACT_EVERY, compact_thread
 from graph.steps import (
     DONE_TEXT,
     HELP,
@@ -66,6 +68,13 @@ def _question_text(field: str) -> str:
         return FIELD_LABELS.get(field, field)
     text = re.sub(r"\s*\([^)]*\)", "", text)
     return text[: text.index("?") + 1] if "?" in text else text
+
+
+def _resume_with(payload: dict[str, Any]) -> Command[Any]:
+    """Resume the waiting node with ``payload``; the outbox starts empty for this call, so
+    a checkpoint holds one reply's output, not the whole conversation (the answers table
+    keeps the transcript; carrying it in every checkpoint grew the file quadratically)."""
+    return Command(resume=payload, update={"outbox": None})
 
 
 class _Now(NamedTuple):
@@ -154,9 +163,17 @@ class Interviews(Steps):
             state["provenance"] = [r.model_dump(mode="json") for r in records]
         return self._run(interview_id, state)
 
-    def reply(self, interview_id: str, text: str, *, by: str) -> list[Turn]:
-        """A typed reply in the thread or terminal: an answer, a command or a question."""
-        return self._resume(interview_id, text=text, values=None, by=by)
+    def reply(
+        self, interview_id: str, text: str, *, by: str, pending: Question | None = None
+    ) -> list[Turn]:
+        """A typed reply in the thread or terminal: an answer, a command or a question.
+
+        ``pending`` is the question :meth:`pending` returned to a caller that has held the
+        interview since (the Slack step does): it saves reading the checkpoint again."""
+        now = None
+        if pending is not None:
+            now = _Now(pending.model_dump(mode="json", exclude={"seq"}), 0, pending.seq)
+        return self._resume(interview_id, text=text, values=None, by=by, now=now)
 
     def choose(
         self, interview_id: str, question_id: str, values: list[str], *, by: str
@@ -165,6 +182,9 @@ class Interviews(Steps):
         now = self._now(interview_id)
         waiting = now.waiting or {}
         if waiting.get("kind") != "question" or waiting.get("id") != question_id:
+            refused = self._over_limit(interview_id, now, "", is_open=False)
+            if refused is not None:
+                return [refused]
             self.store.record_answer(
                 interview_id,
                 question_id=question_id,
@@ -261,6 +281,9 @@ class Interviews(Steps):
             return [Reply(text="I don't know that interview. Start a new one to begin.")]
         at = self.clock()
         now = now or self._now(interview_id)
+        refused = self._over_limit(interview_id, now, text, is_open=record.status == "open")
+        if refused is not None:
+            return [refused]
         waiting = now.waiting
         question_id = now.question_id
         # Keep what was said before anything that can fail.
@@ -279,7 +302,16 @@ class Interviews(Steps):
         payload = {"text": text[:MAX_TEXT], "values": values, "by": by, "at": at, "seq": seq}
         if accept:
             payload["accept"] = True
-        return self._run(interview_id, Command(resume=payload), before=now.outbox)
+        return self._run(interview_id, _resume_with(payload))
+
+    def _over_limit(
+        self, interview_id: str, now: _Now, text: str, *, is_open: bool
+    ) -> Reply | None:
+        """The refusal of a reply past MAX_REPLIES (graph/limits.py), or None."""
+        if (now.seq or 0) < MAX_REPLIES:
+            return None  # the usual case costs no store read
+        memo = self.store.latest_memo(interview_id)
+        return over_limit(now.seq, text, is_open=is_open, memo_id=memo.id if memo else None)
 
     def recover(self, interview_id: str) -> list[Turn]:
         """Take the answer a stopped process saved but never got to (killed between saving
@@ -303,14 +335,18 @@ class Interviews(Steps):
         }
         said = last.text if len(last.text) <= 120 else last.text[:119] + "…"
         note = Reply(text=f"Picking up your last answer, saved before the stop: “{said}”")
-        return [note, *self._run(interview_id, Command(resume=payload), before=now.outbox)]
+        return [note, *self._run(interview_id, _resume_with(payload))]
 
     def _run(self, interview_id: str, graph_input: Any, *, before: int = 0) -> list[Turn]:
         """Run the graph to its next interrupt; the turns are the outbox items added after
         ``before`` and the question it now waits on."""
         config = self._config(interview_id)
         try:
-            result = self.graph.invoke(graph_input, config, durability="sync", version="v2")
+            # One checkpoint per call, written when the graph stops at its next question: a
+            # reply is applied whole or not at all (a stop mid-step leaves the checkpoint at
+            # the question, the answer is in the answers table first, and recover() takes
+            # it). Per step ("sync") cost 12 writes and 1.4 checkpoints a reply, not 1 and 1.
+            result = self.graph.invoke(graph_input, config, durability="exit", version="v2")
         except Exception:
             log.exception("interview %s: step failed", interview_id)
             turns: list[Turn] = [
@@ -334,6 +370,9 @@ class Interviews(Steps):
         if values.get("phase") in ("done", "cancelled"):
             # A finished interview needs only its latest checkpoint; keeps growth bounded.
             compact_thread(self._saver, interview_id)
+        elif (values.get("seq") or 0) % COMPACT_EVERY == 0 and values.get("seq"):
+            # An open one too, now and then: a long thread keeps a few checkpoints, not all.
+            compact_thread(self._saver, interview_id, open_too=True)
         return out
 
     def _turn(self, item: dict[str, Any]) -> Turn | None:
@@ -377,14 +416,14 @@ class Interviews(Steps):
     def _build(self) -> Any:
         builder = StateGraph(State)
         nodes = ["intake", "assess", "write_memo", "review"]
-        builder.add_node("intake", self._intake)
+        builder.add_node("intake", _changes_only(self._intake))
         for spec in catalog.CATALOG:
             node: Any = self._question_node(spec.id)
-            builder.add_node(f"q_{spec.id}", node)
+            builder.add_node(f"q_{spec.id}", _changes_only(node))
             nodes.append(f"q_{spec.id}")
-        builder.add_node("assess", self._assess)
-        builder.add_node("write_memo", self._write_memo)
-        builder.add_node("review", self._review)
+        builder.add_node("assess", _changes_only(self._assess))
+        builder.add_node("write_memo", _changes_only(self._write_memo))
+        builder.add_node("review", _changes_only(self._review))
         builder.add_edge(START, "intake")
         targets = [n for n in nodes if n != "write_memo"] + [END]
         for name in nodes:
@@ -578,6 +617,29 @@ class Interviews(Steps):
 
 
 # helpers -------------------------------------------------------------------------------
+
+
+def _changes_only(node: Callable[[State], dict[str, Any]]) -> Any:
+    """``node``, returning only the keys whose value changes (and outbox items, if any).
+
+    Every key a node returns is one more write LangGraph serialises and stores in the
+    ``writes`` table; a reply's nodes return about ten, most of them unchanged (the same
+    ``at``, ``hint``, ``attempt``...). Writing a value a channel already holds changes
+    nothing: no node is triggered by these channels (the routing is by edges)."""
+
+    @functools.wraps(node)
+    def changed(state: State) -> dict[str, Any]:
+        update = node(state)
+        out: dict[str, Any] = {}
+        for key, value in update.items():
+            if key == "outbox":
+                if value is None or value:  # None resets it; an empty list adds nothing
+                    out[key] = value
+            elif key not in state or state.get(key) != value:
+                out[key] = value
+        return out
+
+    return changed
 
 
 def _seq(payload: dict[str, Any], state: State) -> int:

@@ -4,9 +4,12 @@ LangGraph's SqliteSaver stores a full checkpoint (the whole interview state) for
 of every thread, plus the writes of each step: about 17 checkpoints for one finished
 interview. A finished interview only needs its latest checkpoint and that checkpoint's own
 writes (the review interrupt that a revision such as "change volume to 50k" resumes), so
-:func:`compact_thread` and :func:`compact_finished` drop the rest. :func:`prune` removes old
-finished interviews' checkpoints and answers (memos, the team's decision records, stay unless
-asked) and old processed Slack event ids. :func:`stats` reports sizes and counts.
+:func:`compact_thread` and :func:`compact_finished` drop the rest. An open interview likewise
+resumes from its latest checkpoint and the interrupt written against it: :func:`compact`
+(``advisor db compact``) and the engine, every ``COMPACT_EVERY`` replies, compact those too.
+:func:`prune` removes old finished interviews' checkpoints and answers (memos, the team's
+decision records, stay unless asked) and old processed Slack event ids.
+:func:`stats` reports sizes and counts.
 
 Checkpoint rows are read through SqliteSaver's own API (``list``, ``delete_thread``); plain
 SQL is used only for what it lacks (keep-latest deletion). Work is done in BEGIN IMMEDIATE
@@ -33,6 +36,9 @@ from knowledge.db import connect, db_path
 log = logging.getLogger(__name__)
 
 FINISHED = ("done", "cancelled")
+ALL = ("open", *FINISHED)
+# An open interview is compacted by the engine every this many replies (and by `db compact`).
+COMPACT_EVERY = 50
 EVENTS_KEEP = timedelta(days=7)  # Slack retries an event within minutes; a week is ample
 # Threads per write transaction: a running `advisor serve` waits a fraction of a second for
 # the write lock, never its whole busy timeout, however large the backlog.
@@ -259,17 +265,22 @@ def _setup_checkpoints(conn: sqlite3.Connection, saver: SqliteSaver | None = Non
     return True
 
 
-def _finished(conn: sqlite3.Connection, interview_ids: Iterable[str] | None) -> list[str]:
-    """Finished interviews: all of them, or those among ``interview_ids``."""
+def _finished(
+    conn: sqlite3.Connection,
+    interview_ids: Iterable[str] | None,
+    statuses: Sequence[str] = FINISHED,
+) -> list[str]:
+    """Interviews with one of ``statuses`` (finished ones by default): all of them, or those
+    among ``interview_ids``."""
     if "interviews" not in _tables(conn):
         return []
-    marks = ", ".join("?" for _ in FINISHED)
+    marks = ", ".join("?" for _ in statuses)
     sql = f"SELECT id FROM interviews WHERE status IN ({marks})"
     if interview_ids is None:
-        return sorted(row[0] for row in conn.execute(sql, FINISHED))
+        return sorted(row[0] for row in conn.execute(sql, tuple(statuses)))
     found: set[str] = set()
     for interview_id in set(interview_ids):
-        found.update(row[0] for row in conn.execute(f"{sql} AND id = ?", (*FINISHED, interview_id)))
+        found.update(row[0] for row in conn.execute(f"{sql} AND id = ?", (*statuses, interview_id)))
     return sorted(found)
 
 
@@ -282,17 +293,19 @@ def _batches(items: Sequence[str]) -> Iterator[Sequence[str]]:
         yield items[start : start + size]
 
 
-def _compact(target: Target, interview_ids: Iterable[str] | None) -> Compaction:
+def _compact(
+    target: Target, interview_ids: Iterable[str] | None, statuses: Sequence[str] = FINISHED
+) -> Compaction:
     engine = target if isinstance(target, SqliteSaver) else None
     total = Compaction(threads=0, checkpoints=0, writes=0)
     with _connection(target) as (conn, lock), lock:
         if not _setup_checkpoints(conn, engine):
             return total
         saver = _Saver(conn)
-        candidates = _finished(conn, interview_ids)
+        candidates = _finished(conn, interview_ids, statuses)
         for batch in _batches(candidates):
             with _immediate(conn):  # statuses are read again under the write lock
-                saver.prune(_finished(conn, batch), strategy="keep_latest")
+                saver.prune(_finished(conn, batch, statuses), strategy="keep_latest")
             total.threads += saver.last.threads
             total.checkpoints += saver.last.checkpoints
             total.writes += saver.last.writes
@@ -318,13 +331,18 @@ def compact(
     *,
     interview_ids: Iterable[str] | None = None,
 ) -> Compaction:
-    """:func:`compact_finished`, with the counts of threads, checkpoints and writes."""
-    return _compact(db_path, interview_ids)
+    """Keep only the latest checkpoint (and its writes) of every interview, open ones too, or
+    of those among ``interview_ids``, with the counts of threads, checkpoints and writes.
+
+    An open interview resumes from its latest checkpoint and the interrupt written against
+    it, which are kept; the superseded checkpoints are its history, which nothing reads."""
+    return _compact(db_path, interview_ids, ALL)
 
 
-def compact_thread(target: Target, interview_id: str) -> int:
-    """Compact one interview if it is finished: the engine calls this when an interview
-    ends, so a finished interview keeps one checkpoint instead of one per step.
+def compact_thread(target: Target, interview_id: str, *, open_too: bool = False) -> int:
+    """Compact one interview if it is finished (or, with ``open_too``, still open): the
+    engine calls this when an interview ends, and every ``COMPACT_EVERY`` replies while it
+    runs, so an interview keeps a handful of checkpoints instead of one per step.
 
     ``target`` is the engine's SqliteSaver (its lock is held while this runs, because the
     saver's connection is shared across threads), a connection no other thread is using,
@@ -333,7 +351,7 @@ def compact_thread(target: Target, interview_id: str) -> int:
     call, or ``advisor db compact``, catches up.
     """
     try:
-        return _compact(target, [interview_id]).checkpoints
+        return _compact(target, [interview_id], ALL if open_too else FINISHED).checkpoints
     except sqlite3.OperationalError:
         log.warning("interview %s: compaction deferred", interview_id, exc_info=True)
         return 0

@@ -24,7 +24,6 @@ reply once a node has it. The rules a team sees:
 from __future__ import annotations
 
 import logging
-import operator
 import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Protocol, TypedDict
@@ -94,6 +93,11 @@ class LLM(Protocol):
     ) -> dict[str, str] | None: ...
 
 
+def _outbox(left: list[dict[str, Any]], right: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """One call's output: nodes add items; ``None`` (each reply sends it) starts afresh."""
+    return [] if right is None else [*left, *right]
+
+
 class State(TypedDict, total=False):
     interview_id: str
     started_by: str
@@ -112,7 +116,7 @@ class State(TypedDict, total=False):
     assessment: dict[str, Any] | None
     memo_version: int
     memo_id: str | None
-    outbox: Annotated[list[dict[str, Any]], operator.add]
+    outbox: Annotated[list[dict[str, Any]], _outbox]  # this call's items only (see _outbox)
     seq: int  # store seq of the latest answer the graph has taken (see Interviews.recover)
 
 

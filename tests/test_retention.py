@@ -48,7 +48,7 @@ def clock() -> Clock:
 @pytest.fixture
 def service(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Interviews]:
     """An engine without compaction at finish: a backlog like a database written before it."""
-    monkeypatch.setattr("graph.interview.compact_thread", lambda saver, iid: 0)
+    monkeypatch.setattr("graph.interview.compact_thread", lambda saver, iid, **kw: 0)
     svc = Interviews(clock=clock)
     yield svc
     svc.close()
@@ -72,6 +72,18 @@ def test_a_finished_interview_is_compacted_automatically(clock: Clock, isolated_
 def finish(service: Interviews, iid: str, use_case: str = "Route support tickets") -> MemoReady:
     """Answer every question from the script until the memo is written."""
     turns: list[Turn] = service.start(iid, use_case=use_case, by="dana")
+    for _ in range(40):
+        memos = [t for t in turns if isinstance(t, MemoReady)]
+        if memos:
+            return memos[-1]
+        question = turns[-1]
+        assert isinstance(question, Question), turns
+        turns = service.reply(iid, SCRIPT[question.id], by="dana")
+    raise AssertionError("no memo")
+
+
+def finish_from(service: Interviews, iid: str, turns: list[Turn]) -> MemoReady:
+    """Answer the questions of an interview under way until its memo is written."""
     for _ in range(40):
         memos = [t for t in turns if isinstance(t, MemoReady)]
         if memos:
@@ -170,7 +182,7 @@ def test_compaction_keeps_exactly_one_checkpoint_per_finished_thread(
     assert retention.stats().checkpoints_per_interview_max == 1
 
 
-def test_open_interviews_are_left_untouched_and_resumable(
+def test_compacting_finished_ones_leaves_open_interviews_untouched_and_resumable(
     service: Interviews, isolated_db: Path
 ) -> None:
     finish(service, "o:done")
@@ -186,6 +198,26 @@ def test_open_interviews_are_left_untouched_and_resumable(
     assert service.pending("o:open") == waiting
     turns = service.reply("o:open", SCRIPT[waiting.id], by="lee")
     assert isinstance(turns[-1], Question) and turns[-1].id != waiting.id
+
+
+def test_compact_shrinks_an_open_interview_and_it_resumes_where_it_was(
+    service: Interviews, isolated_db: Path
+) -> None:
+    waiting = open_interview(service, "o:open", answers=4)
+    profile = service.profile("o:open")
+    before = checkpoints(isolated_db, "o:open")
+    assert len(before) > 4
+
+    done = retention.compact()
+
+    assert done.threads == 1 and done.checkpoints == len(before) - 1
+    assert checkpoints(isolated_db, "o:open") == [before[-1]]
+    assert service.pending("o:open") == waiting
+    assert service.profile("o:open") == profile
+    turns = service.reply("o:open", SCRIPT[waiting.id], by="lee")
+    assert isinstance(turns[0], Reply) and "Noted" in turns[0].text  # the answer was taken
+    assert isinstance(turns[-1], Question) and turns[-1].id != waiting.id
+    assert finish_from(service, "o:open", turns)  # and it goes on to its memo
 
 
 def test_a_backlog_is_compacted_and_pruned_in_short_transactions(
@@ -512,5 +544,5 @@ def test_db_prune_and_compact_from_the_command_line(
 
     compacted = advisor("compact", "--vacuum")
     assert compacted.exit_code == 0, compacted.output
-    assert "Compacted 1 finished interview" in compacted.output and "Vacuumed" in compacted.output
+    assert "Compacted 1 interview" in compacted.output and "Vacuumed" in compacted.output
     assert len(checkpoints(isolated_db, "cli:new")) == 1

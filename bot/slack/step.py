@@ -41,7 +41,9 @@ class Engine(Protocol):
         self, interview_id: str, *, use_case: str, by: str, origin: dict[str, str] | None = None
     ) -> list[Any]: ...
 
-    def reply(self, interview_id: str, text: str, *, by: str) -> list[Any]: ...
+    def reply(
+        self, interview_id: str, text: str, *, by: str, pending: Question | None = None
+    ) -> list[Any]: ...
 
     def choose(
         self, interview_id: str, question_id: str, values: list[str], *, by: str
@@ -253,7 +255,7 @@ class Steps:
             return Plan()
         if not text:  # a bare @advisor in the thread: show where the interview stands
             return planning.of_turns(where, [before] if before else [])
-        turns = self.engine.reply(iid, text, by=self.names(where.user))
+        turns = self.engine.reply(iid, text, by=self.names(where.user), pending=before)
         live = planning.live_question(self.tables.thread(iid))
         retire, forget = planning.retire_typed(where, before, planning.asked(turns), live, text)
         plan = planning.of_turns(where, turns)
