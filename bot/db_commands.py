@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from bot.invocation import advisor_command
 from graph.retention import EVENTS_KEEP, DbStats, compact, prune, stats
 from graph.retention import vacuum as vacuum_db
 from knowledge.db import db_path
@@ -53,9 +54,10 @@ def _database() -> Iterator[None]:
     try:
         yield
     except FileNotFoundError as exc:
+        run = advisor_command()
         raise click.ClickException(
-            f"No database at {db_path()} yet. It is created by `advisor chat`, "
-            "`advisor serve` or `advisor knowledge build` (ADVISOR_DB moves it)."
+            f"No database at {db_path()} yet. It is created by `{run} chat`, "
+            f"`{run} serve` or `{run} knowledge build` (ADVISOR_DB moves it)."
         ) from exc
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bot.invocation import who
+from bot.invocation import advisor_command, who
 from graph.store import MEMO_STATUSES, MemoRecord, Store
 
 
@@ -34,7 +34,7 @@ def memo_list(show_all: bool, show_usage: bool) -> None:
     store = Store()
     memos = store.memo_headers(latest_only=not show_all)
     if not memos:
-        click.echo("No memos yet. Run `advisor chat` to write one.")
+        click.echo(f"No memos yet. Run `{advisor_command()} chat` to write one.")
         return
     usage_head = "".join(f"{name:>{width}} " for name, _, width in USAGE_COLUMNS)
     head = f"{'ID':<9} {'DATE':<10} {'STATUS':<9} {'APPROACH':<19} "
@@ -63,7 +63,9 @@ def _get(store: Store, memo_id: str) -> MemoRecord:
             f"{memo_id!r} is the start of several memo ids ({', '.join(matches)}); "
             "give more of the id."
         )
-    raise click.ClickException(f"No memo with id {memo_id!r}. `advisor memo list` shows the ids.")
+    raise click.ClickException(
+        f"No memo with id {memo_id!r}. `{advisor_command()} memo list` shows the ids."
+    )
 
 
 @memo.command("export")

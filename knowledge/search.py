@@ -45,7 +45,7 @@ IDF_FLOOR = 0.6
 # Each word's score is damped (score ** TERM_POWER) before the words are added up, so one
 # rare but incidental word ("assume", "giant") cannot outrank several topical words on its
 # own. Chosen on the cards' own questions asked leave-one-out (bench/retrieval.py).
-TERM_POWER = 0.7
+TERM_POWER = 0.9
 # A number in a question ("80 examples", "300 a day") is rarely what it is about, yet a rare
 # token: at full weight it pulls in whichever card happens to quote the same figure.
 NUMBER_WEIGHT = 0.3
