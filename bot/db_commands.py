@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+import bot.slack.tables  # noqa: F401  (registers the Slack tables with graph.retention)
 from bot.invocation import advisor_command
 from graph.retention import EVENTS_KEEP, DbStats, compact, prune, stats
 from graph.retention import vacuum as vacuum_db
@@ -213,7 +214,7 @@ def prune_command(
         f"  {result.checkpoints:,} checkpoint(s), {result.writes:,} write(s), "
         f"{result.answers:,} answer(s), {result.memos:,} memo(s), "
         f"{result.interviews_deleted:,} interview record(s), {result.usage:,} usage row(s), "
-        f"{result.slack_threads:,} Slack thread link(s)"
+        f"{result.front_end_rows:,} Slack thread link(s)"
     )
     click.echo(f"  {result.events:,} processed event id(s) from before {result.events_cutoff}")
     if result.open_kept:
