@@ -152,3 +152,22 @@ def test_with_advisor_on_path_the_resume_command_is_plain_advisor(tmp_path: Path
         ["advisor", "chat", "Route tickets"], path=on_path, cwd=tmp_path, db=tmp_path / "b.db"
     )
     assert re.search(r"continue with: advisor chat --resume cli:[0-9a-f]+$", out, re.MULTILINE)
+
+
+def test_printed_hints_name_the_command_that_works_from_the_project_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After `make run` the venv is not on PATH: a hint saying plain `advisor` would fail.
+    script = tmp_path / ".venv" / "bin" / "advisor"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(script), "memo", "list"])
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    from bot.cli import cli
+
+    result = CliRunner().invoke(cli, ["memo", "list"])
+    assert result.exit_code == 0, result.output
+    assert "Run `.venv/bin/advisor chat` to write one." in result.output
+    missing = CliRunner().invoke(cli, ["memo", "export", "zz"])
+    assert "`.venv/bin/advisor memo list` shows the ids" in missing.output, missing.output
