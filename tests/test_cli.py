@@ -171,3 +171,18 @@ def test_printed_hints_name_the_command_that_works_from_the_project_directory(
     assert "Run `.venv/bin/advisor chat` to write one." in result.output
     missing = CliRunner().invoke(cli, ["memo", "export", "zz"])
     assert "`.venv/bin/advisor memo list` shows the ids" in missing.output, missing.output
+
+
+def test_memo_list_loads_neither_pydantic_nor_sqlite_utils(tmp_path: Path) -> None:
+    # memo list runs often; those two (and numpy, which sqlite-utils pulls in) were 80% of
+    # its start-up (bench/cli.py).
+    code = (
+        "import sys; from bot.cli import cli\n"
+        "try:\n    cli(['memo', 'list'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('pydantic', 'sqlite_utils', 'numpy') if m in sys.modules))"
+    )
+    env = {**os.environ, "ADVISOR_DB": str(tmp_path / "advisor.db")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
