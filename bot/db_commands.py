@@ -11,7 +11,9 @@ from typing import Any
 
 import click
 
+import bot.slack.tables  # noqa: F401  (registers the Slack tables with graph.retention)
 from bot.errors import database_message
+from bot.invocation import advisor_command
 from graph.retention import EVENTS_KEEP, DbStats, compact, prune, stats
 from graph.retention import vacuum as vacuum_db
 from knowledge.db import db_path
@@ -54,9 +56,10 @@ def _database() -> Iterator[None]:
     try:
         yield
     except FileNotFoundError as exc:
+        run = advisor_command()
         raise click.ClickException(
-            f"No database at {db_path()} yet. It is created by `advisor chat`, "
-            "`advisor serve` or `advisor knowledge build` (ADVISOR_DB moves it)."
+            f"No database at {db_path()} yet. It is created by `{run} chat`, "
+            f"`{run} serve` or `{run} knowledge build` (ADVISOR_DB moves it)."
         ) from exc
     except (sqlite3.Error, PermissionError) as exc:
         raise click.ClickException(database_message(exc)) from exc
@@ -205,7 +208,7 @@ def prune_command(
         f"  {result.checkpoints:,} checkpoint(s), {result.writes:,} write(s), "
         f"{result.answers:,} answer(s), {result.memos:,} memo(s), "
         f"{result.interviews_deleted:,} interview record(s), {result.usage:,} usage row(s), "
-        f"{result.slack_threads:,} Slack thread link(s)"
+        f"{result.front_end_rows:,} Slack thread link(s)"
     )
     click.echo(f"  {result.events:,} processed event id(s) from before {result.events_cutoff}")
     if result.open_kept:

@@ -12,6 +12,7 @@ import click
 import sqlite_utils
 
 from bot.errors import database_message
+from bot.invocation import advisor_command
 from knowledge.cards import CardError
 from knowledge.db import db_path, open_db
 from knowledge.search import (
@@ -154,7 +155,7 @@ def list_command() -> None:
         documents = list_documents(db)
     click.echo(f"Guidance cards: {counts['card']}")
     if not documents:
-        click.echo("Team documents: none (add some with `advisor knowledge add PATH`)")
+        click.echo(f"Team documents: none (add some with `{advisor_command()} knowledge add PATH`)")
         return
     click.echo(f"Team documents: {len(documents)} ({counts['team']} passages)")
     name_width = min(max(len(doc.name) for doc in documents), 40)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.errors import database_errors
-from bot.invocation import who
-from graph.store import MEMO_STATUSES, MemoRecord, Store
+from bot.invocation import advisor_command, who
+from graph.memo_headers import MEMO_STATUSES, MemoHeader, memo_headers
+
+if TYPE_CHECKING:  # the store (pydantic, sqlite-utils) loads only for commands that need it
+    from graph.store import MemoRecord, Store
 
 
 @click.group("memo")
@@ -28,6 +33,8 @@ USAGE_COLUMNS = (
 def _reader() -> Store | None:
     """The store opened only for reading (so listing works on read-only media and creates
     no database); None when there is no database or no memo table yet."""
+    from graph.store import Store
+
     try:
         store = Store(readonly=True)
     except FileNotFoundError:
@@ -46,13 +53,14 @@ def _reader() -> Store | None:
 def memo_list(show_all: bool, show_usage: bool) -> None:
     """Memos, newest first: id, date, status, approach, use case."""
     with database_errors():
-        _list(_reader(), show_all, show_usage)
+        _list(show_all, show_usage)
 
 
-def _list(store: Store | None, show_all: bool, show_usage: bool) -> None:
-    memos = store.memo_headers(latest_only=not show_all) if store is not None else []
+def _list(show_all: bool, show_usage: bool) -> None:
+    memos = _headers(latest_only=not show_all)
+    store = _reader() if show_usage and memos else None
     if not memos:
-        click.echo("No memos yet. Run `advisor chat` to write one.")
+        click.echo(f"No memos yet. Run `{advisor_command()} chat` to write one.")
         return
     usage_head = "".join(f"{name:>{width}} " for name, _, width in USAGE_COLUMNS)
     head = f"{'ID':<9} {'DATE':<10} {'STATUS':<9} {'APPROACH':<19} "
@@ -70,6 +78,27 @@ def _list(store: Store | None, show_all: bool, show_usage: bool) -> None:
         )
 
 
+def _headers(*, latest_only: bool) -> list[MemoHeader]:
+    """The listing read straight from the SQLite file, read-only (no store to build,
+    nothing created, works on read-only media); no database yet means no memos."""
+    # graph.database.URL_ENV, named here so psycopg is not imported to read it
+    if os.environ.get("ADVISOR_DATABASE_URL"):  # another database: read through the store
+        from graph.store import Store
+
+        return Store().memo_headers(latest_only=latest_only)
+    from knowledge.db import connect_readonly
+
+    try:
+        conn = connect_readonly()
+    except FileNotFoundError:
+        return []
+    try:
+        has = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'memos'").fetchone()
+        return memo_headers(conn, latest_only=latest_only) if has else []
+    finally:
+        conn.close()
+
+
 def _get(store: Store | None, memo_id: str) -> MemoRecord:
     """The memo with this id, or the one memo whose id starts with it."""
     record = store.get_memo(memo_id) if store is not None else None
@@ -81,7 +110,9 @@ def _get(store: Store | None, memo_id: str) -> MemoRecord:
             f"{memo_id!r} is the start of several memo ids ({', '.join(matches)}); "
             "give more of the id."
         )
-    raise click.ClickException(f"No memo with id {memo_id!r}. `advisor memo list` shows the ids.")
+    raise click.ClickException(
+        f"No memo with id {memo_id!r}. `{advisor_command()} memo list` shows the ids."
+    )
 
 
 @memo.command("export")
@@ -108,6 +139,8 @@ def _set_status(memo_id: str, status: str, name: str | None) -> None:
     from graph.decisions import set_status  # the memo renderer loads only for a decision
 
     with database_errors():
+        from graph.store import Store
+
         store = Store()
         record = _get(store, memo_id)
         updated = set_status(store, record.id, status, who(name))  # type: ignore[arg-type]

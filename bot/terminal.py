@@ -101,14 +101,17 @@ class Pretty:
         for step in steps[:3]:
             self.say(f"  • {step}")
         self.say(f"Memo {m.memo_id} written to {path}", bold=True)
-        self.say(f"Export it again any time: advisor memo export {m.memo_id}", dim=True)
+        self.say(f"Export it again any time: {advisor_command()} memo export {m.memo_id}", dim=True)
 
     def memo_unwritten(self, m: MemoReady, reason: str) -> None:
         self.say()
         self.say(
             f"Memo {m.memo_id} is saved, but its file could not be written: {reason}.", fg="yellow"
         )
-        self.say(f"Write it anywhere with: advisor memo export {m.memo_id} -o FILE", bold=True)
+        self.say(
+            f"Write it anywhere with: {advisor_command()} memo export {m.memo_id} -o FILE",
+            bold=True,
+        )
 
     def ended(self, e: Ended) -> None:
         self.say(e.text, fg="yellow")
@@ -341,7 +344,8 @@ def chat(
         if resume_id is not None:
             if not service.exists(resume_id):
                 raise click.ClickException(
-                    f"No interview with id {resume_id!r}. Start a new one with: advisor chat"
+                    f"No interview with id {resume_id!r}. Start a new one with: "
+                    f"{advisor_command()} chat"
                 )
             interview_id = resume_id
         else:

@@ -16,10 +16,12 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from graph.card_notes import beyond
 from graph.instructions import addresses_the_model
 from graph.memo import card_citation
 from graph.reading.text import wordset
 from graph.turns import Citation, Reply
+from knowledge import cards
 from knowledge.db import open_db
 from knowledge.search import Hit, ensure_index, search
 
@@ -54,8 +56,7 @@ class FollowUps:
     def answer(self, question: str, spec: Any, *, interview_id: str) -> dict[str, Any]:
         """A follow-up question, answered from the knowledge cards with citations."""
         if spec is not None and is_why(question):
-            cited = card_citation(spec.why_card) if getattr(spec, "why_card", None) else None
-            return reply(f"Why I ask: {spec.why}", [cited] if cited else [])
+            return why_asked(spec)
         subject = _defined(question)
         try:
             with self._lock:
@@ -83,7 +84,7 @@ class FollowUps:
                 found = [c for c in (_hit_citation(h) for h in hits if h.id in ids) if c]
                 return reply(text + note, found)
         top = hits[0]
-        lines = [f"{top.title}: {excerpt(top.text)}"]
+        lines = [f"{top.title}: {_said(top, spec)} [{top.id}]"]
         if len(hits) > 1:
             lines.append("See also: " + "; ".join(h.title for h in hits[1:]) + ".")
         found = [c for c in (_hit_citation(h) for h in hits) if c]
@@ -117,6 +118,19 @@ def skipped_note(titles: Sequence[str]) -> str:
     )
 
 
+def why_asked(spec: Any) -> dict[str, Any]:
+    """ "why?" about the pending question: its one line (already shown with the question),
+    then what its card says beyond that line, with the card cited where it is used."""
+    card_id = getattr(spec, "why_card", None)
+    cited = card_citation(card_id) if card_id else None
+    lines = [f"Why I ask: {spec.why}"]
+    if cited is not None:
+        more = beyond(cards.card(cited.id).body, spec.why)
+        if more:
+            lines.append(f"From the guidance: {' '.join(more)} [{cited.id}]")
+    return reply("\n".join(lines), [cited] if cited else [])
+
+
 def why_decided(assessment: dict[str, Any]) -> dict[str, Any]:
     """ "why?" after the memo: the decision and the gates behind it, with their cards."""
     approach = str(assessment.get("approach", "")).replace("_", " ")
@@ -138,6 +152,14 @@ def why_decided(assessment: dict[str, Any]) -> dict[str, Any]:
             if citation is not None and citation.id not in {c.id for c in cited}:
                 cited.append(citation)
     return reply("\n".join(lines[:8]), cited[:4])
+
+
+def _said(hit: Hit, spec: Any) -> str:
+    """What to quote from the top card: its opening, or, when it is the card behind the
+    pending question's "Why we ask" line, what it says beyond that line."""
+    why = getattr(spec, "why", "") if getattr(spec, "why_card", None) == hit.id else ""
+    more = beyond(hit.text, why) if why else []
+    return " ".join(more) if more else excerpt(hit.text)
 
 
 def _hit_citation(hit: Hit) -> Citation | None:
@@ -215,4 +237,4 @@ def _definition_first(hits: Sequence[Hit], subject: list[str]) -> list[Hit]:
     return list(hits) if first is None else [first, *(hit for hit in hits if hit is not first)]
 
 
-__all__ = ["FollowUps", "excerpt", "is_why", "reply", "why_decided"]
+__all__ = ["FollowUps", "excerpt", "is_why", "reply", "why_asked", "why_decided"]

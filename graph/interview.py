@@ -51,7 +51,7 @@ from graph.steps import (
     use_case_profile,
 )
 from graph.store import Store, memo_id_for, utc_now
-from graph.turns import Ended, MemoReady, Question, Reply, Turn
+from graph.turns import CANCELLED_TEXT, Ended, MemoReady, Question, Reply, Turn
 from knowledge.db import connect
 
 log = logging.getLogger(__name__)
@@ -260,7 +260,7 @@ class Interviews(Steps):
         if pending is not None:
             return [pending]
         if record is not None and record.status == "cancelled":
-            return [Ended(text="This interview was cancelled. Start a new one to begin again.")]
+            return [Ended(text=CANCELLED_TEXT)]
         memo = self.store.latest_memo(interview_id)
         if memo is not None:
             return [Reply(text=f"This interview is finished: memo {memo.id}. {DONE_TEXT}")]
@@ -297,7 +297,7 @@ class Interviews(Steps):
         )
         if waiting is None:
             if record.status == "cancelled":
-                return [Ended(text="This interview was cancelled. Start a new one to begin again.")]
+                return [Ended(text=CANCELLED_TEXT)]
             return self._where(interview_id)
         payload = {"text": text[:MAX_TEXT], "values": values, "by": by, "at": at, "seq": seq}
         if accept:

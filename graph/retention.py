@@ -44,10 +44,18 @@ EVENTS_KEEP = timedelta(days=7)  # Slack retries an event within minutes; a week
 # the write lock, never its whole busy timeout, however large the backlog.
 BATCH = 50
 # Tables that grow with interviews (bytes per interview counts these and their indexes).
-INTERVIEW_TABLES = (
-    *("checkpoints", "writes", "interviews", "answers", "memos", "usage"),
-    *("outbox", "inbox", "threads"),  # the Slack app's delivery queues and thread map
-)
+INTERVIEW_TABLES = ("checkpoints", "writes", "interviews", "answers", "memos", "usage")
+# A front end's own tables that grow with interviews, registered by the front end (the Slack
+# app registers its inbox, outbox and thread map in bot/slack/tables.py), so graph/ names
+# none: table -> the column naming a row's interview (its rows go with a pruned interview),
+# or None when rows are not linked to one.
+FRONT_END_TABLES: dict[str, str | None] = {}
+
+
+def register_front_end_tables(tables: dict[str, str | None]) -> None:
+    """Count these tables in :func:`stats` and prune their linked rows in :func:`prune`."""
+    FRONT_END_TABLES.update(tables)
+
 
 Lock = AbstractContextManager[object]
 Target = SqliteSaver | sqlite3.Connection | str | os.PathLike[str] | None
@@ -87,7 +95,7 @@ class PruneResult(BaseModel):
     answers: int
     memos: int
     usage: int
-    slack_threads: int  # thread-map rows of the interview records removed
+    front_end_rows: int  # rows of registered front-end tables linked to removed records
     events: int
     open_kept: int  # open interviews older than the cutoff: never pruned
     vacuumed: bool
@@ -431,7 +439,7 @@ def prune(
     )
 
 
-_PRUNED = ("checkpoints", "writes", "answers", "memos", "usage", "slack_threads")
+_PRUNED = ("checkpoints", "writes", "answers", "memos", "usage", "front_end_rows")
 
 
 def _old_finished(
@@ -473,7 +481,11 @@ def _prune(
     counts = dict.fromkeys(("interviews", "interviews_deleted", *_PRUNED, "events"), 0)
     candidates, counts["open_kept"] = _old_finished(conn, cutoff)
     saver = _Saver(conn) if "checkpoints" in tables else None
-    linked = _has_column(conn, "threads", "interview_id")
+    linked = [
+        (table, column)
+        for table, column in FRONT_END_TABLES.items()
+        if column is not None and _has_column(conn, table, column)
+    ]
 
     def delete(table: str, where: str, args: Sequence[object]) -> int:
         if table not in tables:
@@ -496,10 +508,8 @@ def _prune(
                     found["memos"] = delete("memos", "interview_id = ?", (interview_id,))
                 if include_memos or not memo:
                     found["usage"] = delete("usage", "interview_id = ?", (interview_id,))
-                    if linked:
-                        found["slack_threads"] = delete(
-                            "threads", "interview_id = ?", (interview_id,)
-                        )
+                    for table, column in linked:
+                        found["front_end_rows"] += delete(table, f"{column} = ?", (interview_id,))
                     gone = delete("interviews", "id = ?", (interview_id,))
                 if gone or any(found.values()):  # pruned before, nothing new: not counted
                     counts["interviews"] += 1
@@ -612,7 +622,7 @@ def _stats(conn: sqlite3.Connection) -> DbStats:
             sizes[base] = sizes.get(base, 0) + sizes.pop(name)
     sizes = {name: size for name, size in sizes.items() if name in rows}
     interviews = rows.get("interviews", 0)
-    interview_bytes = sum(sizes.get(t, 0) for t in INTERVIEW_TABLES)
+    interview_bytes = sum(sizes.get(t, 0) for t in (*INTERVIEW_TABLES, *FRONT_END_TABLES))
     page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
     return DbStats(
         path=str(conn.execute("PRAGMA database_list").fetchone()[2]),

@@ -21,11 +21,11 @@ from typing import Any, Literal
 import sqlite_utils
 from pydantic import BaseModel, Field
 
+from graph.memo_headers import MEMO_STATUSES, MemoHeader, memo_headers
 from knowledge.db import connect_readonly, open_db
 
 InterviewStatus = Literal["open", "done", "cancelled"]
 MemoStatus = Literal["proposed", "accepted", "rejected"]
-MEMO_STATUSES: tuple[str, ...] = ("proposed", "accepted", "rejected")
 
 
 def utc_now() -> str:
@@ -77,18 +77,6 @@ class MemoRecord(BaseModel):
     created_at: str
     updated_at: str
     decided_by: str | None = None
-
-
-class MemoHeader(BaseModel):
-    """A memo without its markdown and assessment: what a listing needs."""
-
-    id: str
-    interview_id: str
-    version: int
-    status: MemoStatus
-    approach: str
-    use_case: str
-    created_at: str
 
 
 class Store:
@@ -416,19 +404,8 @@ class Store:
 
     def memo_headers(self, *, latest_only: bool = True) -> list[MemoHeader]:
         """Memos newest first, header columns only (listing 10,000 memos stays fast)."""
-        columns = "id, interview_id, version, status, approach, use_case, created_at"
-        where = (
-            " WHERE version = (SELECT MAX(version) FROM memos AS m"
-            " WHERE m.interview_id = memos.interview_id)"
-            if latest_only
-            else ""
-        )
-        sql = f"SELECT {columns} FROM memos{where} ORDER BY created_at DESC, version DESC"
         with self._lock:
-            cursor = self.db.execute(sql)
-            names = [d[0] for d in cursor.description]
-            rows = cursor.fetchall()
-        return [MemoHeader.model_validate(dict(zip(names, row, strict=True))) for row in rows]
+            return memo_headers(self.db.conn, latest_only=latest_only)
 
     def set_memo_status(
         self, memo_id: str, status: MemoStatus, by: str, *, markdown: str, at: str | None = None

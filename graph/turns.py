@@ -77,6 +77,10 @@ class MemoReady(BaseModel):
     decided_by: str | None = None
 
 
+# What a cancelled interview says when anyone writes to it again (Slack and the terminal).
+CANCELLED_TEXT = "This interview was cancelled. Start a new one to begin again."
+
+
 class Ended(BaseModel):
     """The interview was cancelled; nothing more will be asked."""
 

@@ -6,8 +6,10 @@ import errno
 import os
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:  # imported when a database is opened: `advisor memo list` never needs it
+    import sqlite_utils
 
 DEFAULT_DB = Path(".advisor") / "advisor.db"
 BUSY_TIMEOUT_MS = 5_000
@@ -36,6 +38,8 @@ def connect(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
 
 def open_db(path: str | os.PathLike[str] | None = None) -> sqlite_utils.Database:
     """The app database through sqlite-utils (tables, FTS5), opened with :func:`connect`."""
+    import sqlite_utils
+
     return sqlite_utils.Database(connect(path))
 
 

@@ -42,6 +42,10 @@ HEADS_WEIGHT = 1.0  # titles, tags and questions searched again on their own (_t
 NEAR_WEIGHT = 0.5  # bonus for two neighbouring question words found close together
 NEAR_DISTANCE = 6
 IDF_FLOOR = 0.6
+# Each word's score is damped (score ** TERM_POWER) before the words are added up, so one
+# rare but incidental word ("assume", "giant") cannot outrank several topical words on its
+# own. Chosen on the cards' own questions asked leave-one-out (bench/retrieval.py).
+TERM_POWER = 0.9
 # A number in a question ("80 examples", "300 a day") is rarely what it is about, yet a rare
 # token: at full weight it pulls in whichever card happens to quote the same figure.
 NUMBER_WEIGHT = 0.3
@@ -513,7 +517,8 @@ def search(db: sqlite_utils.Database, query: str, k: int = 5) -> list[Hit]:
     BM25 is a sum over the question's terms, each scored on its own (see _term_scores).
     A word with synonyms scores as the best of the word and its synonyms, a synonym
     discounted and never rarer (so never weightier) than the word the user wrote. Pairs of
-    neighbouring question words found close together add a bonus.
+    neighbouring question words found close together add a bonus. Each word's score is
+    damped (TERM_POWER) before the sum, so coverage of the question beats one rare word.
     """
     terms = query_terms(query) if isinstance(query, str) else Terms([], {}, [])
     if not terms.words or k < 1:
@@ -531,7 +536,7 @@ def search(db: sqlite_utils.Database, query: str, k: int = 5) -> list[Hit]:
         weight = NUMBER_WEIGHT if _NUMBER.fullmatch(word) else 1.0
         weight = LIGHT_WEIGHT if word in LIGHT_WORDS else weight
         for rowid, score in concept.items():
-            scores[rowid] = scores.get(rowid, 0.0) + weight * score
+            scores[rowid] = scores.get(rowid, 0.0) + weight * score**TERM_POWER
     for rowid, score in _near_scores(db, terms.sequence).items():
         scores[rowid] = scores.get(rowid, 0.0) + NEAR_WEIGHT * score
     for (rowid,) in db.execute(f"SELECT rowid FROM [{PASSAGES}] WHERE kind = 'team'"):

@@ -152,3 +152,37 @@ def test_with_advisor_on_path_the_resume_command_is_plain_advisor(tmp_path: Path
         ["advisor", "chat", "Route tickets"], path=on_path, cwd=tmp_path, db=tmp_path / "b.db"
     )
     assert re.search(r"continue with: advisor chat --resume cli:[0-9a-f]+$", out, re.MULTILINE)
+
+
+def test_printed_hints_name_the_command_that_works_from_the_project_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After `make run` the venv is not on PATH: a hint saying plain `advisor` would fail.
+    script = tmp_path / ".venv" / "bin" / "advisor"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(script), "memo", "list"])
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    from bot.cli import cli
+
+    result = CliRunner().invoke(cli, ["memo", "list"])
+    assert result.exit_code == 0, result.output
+    assert "Run `.venv/bin/advisor chat` to write one." in result.output
+    missing = CliRunner().invoke(cli, ["memo", "export", "zz"])
+    assert "`.venv/bin/advisor memo list` shows the ids" in missing.output, missing.output
+
+
+def test_memo_list_loads_neither_pydantic_nor_sqlite_utils(tmp_path: Path) -> None:
+    # memo list runs often; those two (and numpy, which sqlite-utils pulls in) were 80% of
+    # its start-up (bench/cli.py).
+    code = (
+        "import sys; from bot.cli import cli\n"
+        "try:\n    cli(['memo', 'list'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('pydantic', 'sqlite_utils', 'numpy') if m in sys.modules))"
+    )
+    env = {**os.environ, "ADVISOR_DB": str(tmp_path / "advisor.db")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

@@ -404,7 +404,7 @@ def test_prune_respects_the_cutoff_and_keeps_memos_by_default(
 
     assert result.interviews == 2 and result.open_kept == 1
     assert rows(isolated_db, "SELECT interview_id FROM threads") == [("old:memo",)]
-    assert result.slack_threads == 1
+    assert result.front_end_rows == 1
     assert result.answers == old_answers and result.memos == 0
     assert result.interviews_deleted == 1  # the cancelled one had no memo to keep
     assert result.events == 1

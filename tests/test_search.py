@@ -178,6 +178,36 @@ def test_a_figure_in_a_question_does_not_outweigh_its_words(
     assert ids(search(database, "we trained on 80 examples", k=1)) == ["too-few"]
 
 
+def test_one_rare_word_does_not_outrank_the_question_s_topic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cards = {
+        "data-work": (
+            "Where the effort in a fine-tune goes",
+            ["data"],
+            "Most of the effort goes into labelling and cleaning the data; training itself "
+            "is quick.",
+        ),
+        "pilot": (
+            "Assume nothing: run a pilot",
+            ["pilot", "assume"],
+            "Assume nothing; a small pilot comes before a big launch.",
+        ),
+    }
+    for n in range(8):  # the topic words are common across cards, "assume" is rare
+        cards[f"filler-{n}"] = (
+            f"Filler {n}",
+            ["other"],
+            "Training and data and effort and labelling.",
+        )
+    directory = write_cards(tmp_path / "rare", cards)
+    monkeypatch.setattr(search_module, "CARDS_DIR", directory)
+    database = open_db()
+    ensure_index(database)
+    question = "is the effort in labelling the data? i assume so"
+    assert ids(search(database, question, k=1)) == ["data-work"]
+
+
 def test_hits_carry_title_text_sources_and_a_falling_score(db: sqlite_utils.Database) -> None:
     hits = search(db, "fine-tuning examples cost", k=5)
     assert len(hits) >= 2

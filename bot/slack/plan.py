@@ -23,7 +23,6 @@ from graph.turns import Ended, MemoReady, Question, Reply
 log = logging.getLogger("advisor.slack")
 
 CANCELLED = "cancelled"
-LOST_CANCEL = "This interview was cancelled. Start a new one to begin again."
 
 
 @dataclass

@@ -21,13 +21,13 @@ from bot.slack import plan as planning
 from bot.slack.delivery import Delivery, Outbox, describe
 from bot.slack.faults import fault
 from bot.slack.payloads import Where, where_kept
-from bot.slack.plan import CANCELLED, LOST_CANCEL, Plan
+from bot.slack.plan import CANCELLED, Plan
 from bot.slack.runner import Runner
 from bot.slack.tables import Busy, InboxItem, SlackTables, is_busy
 from bot.slack.webapi import BotIdentity, Names, WebApi
 from graph.decisions import set_status
 from graph.store import MemoStatus, Store
-from graph.turns import Ended, Question
+from graph.turns import CANCELLED_TEXT, Ended, Question
 
 log = logging.getLogger("advisor.slack")
 
@@ -313,7 +313,7 @@ class Steps:
         if pending is not None:
             return planning.of_turns(where, [pending])
         if key == CANCELLED:
-            return planning.of_turns(where, [Ended(text=LOST_CANCEL)])
+            return planning.of_turns(where, [Ended(text=CANCELLED_TEXT)])
         memo = self.store.get_memo(record.memo_id) if record and record.memo_id else None
         if memo is None:
             return Plan()

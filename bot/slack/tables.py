@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from graph.retention import register_front_end_tables
 from graph.store import Busy, Store
 
 # -- who is working: claims on inbox, outbox and threads name their owner ---------------
@@ -35,6 +36,11 @@ _live: set[str] = set()  # owners created in this process and not yet retired
 _live_lock = threading.Lock()
 
 Item = tuple[str, dict[str, Any]]  # an outbox item to queue: its kind and payload
+
+
+# graph/retention.py counts these tables in `advisor db stats` and removes a pruned
+# interview's thread link with it; it names none of them itself.
+register_front_end_tables({"inbox": None, "outbox": None, "threads": "interview_id"})
 
 
 def new_owner() -> str:
