@@ -115,9 +115,11 @@ class Interviews(Steps):
         use_case: str,
         by: str,
         origin: dict[str, str] | None = None,
+        author_id: str = "",
     ) -> list[Turn]:
         """Open an interview; with an empty ``use_case`` the first question asks for it.
-        Starting an interview that exists already just shows where it stands."""
+        Starting an interview that exists already just shows where it stands. ``by`` is the
+        person's name (shown); ``author_id`` their stable id, kept with what they say."""
         if self.exists(interview_id):
             return self._where(interview_id)
         at = self.clock()
@@ -147,19 +149,30 @@ class Interviews(Steps):
         }
         if text:
             state["seq"] = self.store.record_answer(
-                interview_id, question_id=USE_CASE_ID, text=use_case[:MAX_STORED], by=by, at=at
+                interview_id,
+                question_id=USE_CASE_ID,
+                text=use_case[:MAX_STORED],
+                by=by,
+                at=at,
+                author_id=author_id,
             )
             profile, records = use_case_profile(use_case[:MAX_STORED], by=by, at=at)
             state["profile"] = profile.model_dump(mode="json")
             state["provenance"] = [r.model_dump(mode="json") for r in records]
         return self._run(interview_id, state)
 
-    def reply(self, interview_id: str, text: str, *, by: str) -> list[Turn]:
+    def reply(self, interview_id: str, text: str, *, by: str, author_id: str = "") -> list[Turn]:
         """A typed reply in the thread or terminal: an answer, a command or a question."""
-        return self._resume(interview_id, text=text, values=None, by=by)
+        return self._resume(interview_id, text=text, values=None, by=by, author_id=author_id)
 
     def choose(
-        self, interview_id: str, question_id: str, values: list[str], *, by: str
+        self,
+        interview_id: str,
+        question_id: str,
+        values: list[str],
+        *,
+        by: str,
+        author_id: str = "",
     ) -> list[Turn]:
         """A button or checkbox answer to ``question_id``."""
         now = self._now(interview_id)
@@ -172,6 +185,7 @@ class Interviews(Steps):
                 by=by,
                 at=self.clock(),
                 values=values,
+                author_id=author_id,
             )
             return [
                 Reply(
@@ -179,9 +193,18 @@ class Interviews(Steps):
                     "To change an answer, reply 'change <what> to <value>'."
                 )
             ]
-        return self._resume(interview_id, text=", ".join(values), values=values, by=by, now=now)
+        return self._resume(
+            interview_id,
+            text=", ".join(values),
+            values=values,
+            by=by,
+            now=now,
+            author_id=author_id,
+        )
 
-    def confirm(self, interview_id: str, question_id: str, *, by: str) -> list[Turn]:
+    def confirm(
+        self, interview_id: str, question_id: str, *, by: str, author_id: str = ""
+    ) -> list[Turn]:
         """Keep the reading a confirmation of ``question_id`` shows (a Confirm button)."""
         now = self._now(interview_id)
         waiting = now.waiting or {}
@@ -192,7 +215,15 @@ class Interviews(Steps):
                     "To change an answer, reply 'change <what> to <value>'."
                 )
             ]
-        return self._resume(interview_id, text="yes", values=None, by=by, now=now, accept=True)
+        return self._resume(
+            interview_id,
+            text="yes",
+            values=None,
+            by=by,
+            now=now,
+            accept=True,
+            author_id=author_id,
+        )
 
     def pending(self, interview_id: str) -> Question | None:
         """The question waiting for an answer, or None (finished, cancelled or unknown)."""
@@ -255,6 +286,7 @@ class Interviews(Steps):
         by: str,
         now: _Now | None = None,
         accept: bool = False,
+        author_id: str = "",
     ) -> list[Turn]:
         record = self.store.get_interview(interview_id)
         if record is None:
@@ -271,6 +303,7 @@ class Interviews(Steps):
             by=by,
             at=at,
             values=values,
+            author_id=author_id,
         )
         if waiting is None:
             if record.status == "cancelled":

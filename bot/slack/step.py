@@ -38,13 +38,25 @@ class Engine(Protocol):
     store: Store
 
     def start(
-        self, interview_id: str, *, use_case: str, by: str, origin: dict[str, str] | None = None
+        self,
+        interview_id: str,
+        *,
+        use_case: str,
+        by: str,
+        origin: dict[str, str] | None = None,
+        author_id: str = "",
     ) -> list[Any]: ...
 
-    def reply(self, interview_id: str, text: str, *, by: str) -> list[Any]: ...
+    def reply(self, interview_id: str, text: str, *, by: str, author_id: str = "") -> list[Any]: ...
 
     def choose(
-        self, interview_id: str, question_id: str, values: list[str], *, by: str
+        self,
+        interview_id: str,
+        question_id: str,
+        values: list[str],
+        *,
+        by: str,
+        author_id: str = "",
     ) -> list[Any]: ...
 
     def pending(self, interview_id: str) -> Question | None: ...
@@ -178,7 +190,10 @@ class Steps:
         link = self.api.permalink(where.channel, where.thread_ts)
         if link:
             origin["permalink"] = link
-        turns = self.engine.start(iid, use_case=use_case, by=self.names(where.user), origin=origin)
+        # People are known by their user id; the name is only a snapshot for the memo.
+        turns = self.engine.start(
+            iid, use_case=use_case, by=self.names(where.user), origin=origin, author_id=where.user
+        )
         plan = planning.of_turns(where, turns)
         plan.items[:0] = first
         return plan
@@ -188,7 +203,7 @@ class Steps:
             return Plan()
         if not text:  # a bare @advisor in the thread: show where the interview stands
             return planning.of_turns(where, [before] if before else [])
-        turns = self.engine.reply(iid, text, by=self.names(where.user))
+        turns = self.engine.reply(iid, text, by=self.names(where.user), author_id=where.user)
         live = planning.live_question(self.tables.thread(iid))
         retire, forget = planning.retire_typed(where, before, planning.asked(turns), live, text)
         plan = planning.of_turns(where, turns)
@@ -216,7 +231,9 @@ class Steps:
             except Exception as exc:  # a private note is a nicety; the tidy-up still goes out
                 log.warning("advisor: no ephemeral note in thread %s: %s", iid, exc)
             return Plan(planning.strip_buttons(where, message))
-        turns = self.engine.choose(iid, question_id, values, by=self.names(where.user))
+        turns = self.engine.choose(
+            iid, question_id, values, by=self.names(where.user), author_id=where.user
+        )
         live = planning.live_question(self.tables.thread(iid))
         answered = ", ".join(labels)
         done, forget = planning.retire_clicked(
