@@ -594,6 +594,104 @@ class SlackSender:
         event = self.reply_event(text, thread_ts=thread_ts, user=user, channel=channel, **extra)
         return self.event(event, event_id=event_id, retry=retry)
 
+    def file_reply(
+        self,
+        text: str,
+        *,
+        thread_ts: str,
+        user: str = "U0ANA",
+        channel: str = "C0CHAN",
+        name: str = "screenshot.png",
+    ) -> Sent:
+        """A reply with a file attached, as Slack sends it: ``message`` with subtype
+        ``file_share``, the text alongside and the file in ``files``."""
+        file_id = f"F{next(self._ts):08d}"
+        file = {
+            "id": file_id,
+            "created": int(time.time()),
+            "timestamp": int(time.time()),
+            "name": name,
+            "title": name,
+            "mimetype": "image/png",
+            "filetype": "png",
+            "pretty_type": "PNG",
+            "user": user,
+            "user_team": TEAM,
+            "editable": False,
+            "size": 48213,
+            "mode": "hosted",
+            "is_external": False,
+            "external_type": "",
+            "is_public": True,
+            "public_url_shared": False,
+            "display_as_bot": False,
+            "username": "",
+            "url_private": f"https://files.slack.com/files-pri/{TEAM}-{file_id}/{name}",
+            "url_private_download": (
+                f"https://files.slack.com/files-pri/{TEAM}-{file_id}/download/{name}"
+            ),
+            "permalink": f"https://acme.slack.com/files/{user}/{file_id}/{name}",
+            "has_rich_preview": False,
+            "file_access": "visible",
+        }
+        event = self.reply_event(
+            text,
+            thread_ts=thread_ts,
+            user=user,
+            channel=channel,
+            subtype="file_share",
+            files=[file],
+            upload=False,
+            display_as_bot=False,
+        )
+        return self.event(event)
+
+    def edit(self, message: dict[str, Any], text: str) -> Sent:
+        """The person edits ``message`` (a reply ``reply_event`` made): Slack sends
+        ``message_changed`` with the edited message nested under ``message`` and the old one
+        under ``previous_message``; the event's own ts is new, the message keeps its ts."""
+        now = self.user_ts()
+        edited = {
+            **{k: v for k, v in message.items() if k not in ("channel", "event_ts")},
+            "text": text,
+            "edited": {"user": message["user"], "ts": now},
+        }
+        previous = {k: v for k, v in message.items() if k not in ("channel", "event_ts")}
+        self.fake.add_user_message({**edited, "channel": message["channel"]})
+        event = {
+            "type": "message",
+            "subtype": "message_changed",
+            "hidden": True,
+            "message": edited,
+            "channel": message["channel"],
+            "previous_message": previous,
+            "event_ts": now,
+            "ts": now,
+            "channel_type": "channel",
+        }
+        return self.event(event)
+
+    def delete(self, message: dict[str, Any]) -> Sent:
+        """The person deletes ``message``: ``message_deleted`` with ``deleted_ts`` and the
+        message as it was under ``previous_message`` (no ``user`` at the top)."""
+        now = self.user_ts()
+        with self.fake._lock:
+            self.fake.messages.pop((message["channel"], message["ts"]), None)
+        event = {
+            "type": "message",
+            "subtype": "message_deleted",
+            "hidden": True,
+            "deleted_ts": message["ts"],
+            "channel": message["channel"],
+            "previous_message": {
+                k: v for k, v in message.items() if k not in ("channel", "event_ts")
+            },
+            "event_ts": now,
+            "ts": now,
+            "channel_type": "channel",
+        }
+        return self.event(event)
+
     def mention(
         self,
         text: str,

@@ -74,7 +74,9 @@ def test_a_reply_in_a_thread_is_read_as_said_by_its_author() -> None:
     said = payloads.reply(
         {"event_id": "Ev2"}, event(text="about 3,000, clean", thread_ts="1.0"), BOT
     )
-    assert said == Said(Where("C0CHAN", "1.0", "U0ANA"), "about 3,000, clean", True, "Ev2")
+    assert said == Said(
+        Where("C0CHAN", "1.0", "U0ANA"), "about 3,000, clean", True, "Ev2", ts="1.2"
+    )
 
 
 def test_also_sent_to_the_channel_is_still_a_reply() -> None:

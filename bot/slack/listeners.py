@@ -109,7 +109,7 @@ class Listeners:
             return
         where, iid = said.where, self._thread(said.where)
         if self._is_interview(iid):
-            self.inbox.keep("reply", iid, where, {"text": said.text}, event_id=said.event_id)
+            self.inbox.keep("reply", iid, where, said.data(), event_id=said.event_id)
 
     def on_home(self, event: dict[str, Any]) -> None:
         user = _usable(payloads.home_opened(event))

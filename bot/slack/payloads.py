@@ -94,10 +94,39 @@ class Said:
     text: str  # Slack markup turned back into text, the bot's own mention dropped
     in_thread: bool  # posted inside an existing thread
     event_id: str | None
+    files: tuple[dict[str, Any], ...] = ()  # files shared with it (``shared_files``)
+    ts: str | None = None  # the message's own ts: an edit or deletion names it
 
     @property
     def word(self) -> str:
         return self.text.lower()
+
+    def data(self) -> dict[str, Any]:
+        """What the inbox keeps of it: the text, and the files (not downloaded) if any."""
+        data: dict[str, Any] = {"text": self.text, "ts": self.ts}
+        if self.files:
+            data["files"] = list(self.files)
+        return data
+
+
+# What is kept of a shared file: enough to fetch it later (url_private with the bot token),
+# never its content.
+FILE_FIELDS = ("id", "name", "title", "mimetype", "filetype", "size", "url_private")
+# Message subtypes that are a person's reply: plain, "also send to channel", a file with text.
+REPLY_SUBTYPES = (None, "thread_broadcast", "file_share")
+
+
+def shared_files(event: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """The files on a message, as Slack lists them (``files``), each cut to FILE_FIELDS; a
+    file without an id (or a ``file_access`` stub that is not shared with us) is left out."""
+    listed = event.get("files")
+    kept = []
+    for item in listed if isinstance(listed, list) else []:
+        file = object_of(item)
+        if not text_of(file.get("id")) or file.get("file_access") == "check_file_info":
+            continue
+        kept.append({k: file[k] for k in FILE_FIELDS if isinstance(file.get(k), str | int)})
+    return tuple(kept)
 
 
 def mention(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Said | Ignored | None:
@@ -113,10 +142,12 @@ def mention(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Said 
 
 
 def reply(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Said | Ignored | None:
-    """A person's plain reply in a thread. Edits, deletions, joins, bot posts and every other
-    subtype are not answers; "also send to channel" replies are. A reply that mentions the
-    app is the mention event's to handle."""
-    if event.get("subtype") not in (None, "thread_broadcast"):
+    """A person's plain reply in a thread. "Also send to channel" replies are answers, and
+    so are replies with a file attached (``file_share``: the text is the answer, the files
+    are kept alongside). Edits and deletions are read by ``edited`` and ``deleted``; joins,
+    bot posts and every other subtype are not answers. A reply that mentions the app is the
+    mention event's to handle."""
+    if event.get("subtype") not in REPLY_SUBTYPES:
         return None
     user = text_of(event.get("user"))
     if event.get("bot_id") or not user or user == bot_user:
@@ -131,7 +162,8 @@ def reply(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Said | 
     if not channel:
         return Ignored("a reply without a channel")
     text = blocks.from_slack(raw, bot_user)
-    return Said(Where(channel, thread_ts, user), text, True, _event_id(body))
+    files = shared_files(event)
+    return Said(Where(channel, thread_ts, user), text, True, _event_id(body), files, slack_ts(ts))
 
 
 def home_opened(event: dict[str, Any]) -> str | Ignored | None:
