@@ -24,6 +24,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
 from graph import questions as catalog
+from graph.amend import amended, still_shown
 from graph.answers import parse_command
 from graph.assessment import Assessment
 from graph.cost import Prices, load_prices
@@ -224,6 +225,30 @@ class Interviews(Steps):
             accept=True,
             author_id=author_id,
         )
+
+    def amend(
+        self, interview_id: str, seq: int, text: str | None, *, by: str, author_id: str = ""
+    ) -> list[Turn]:
+        """Answer ``seq`` was edited to ``text`` or (None) deleted: the store keeps the new
+        words (or none), and the interview re-reads it (graph/amend.py). ``[]`` if there is
+        no such answer or the interview waits for nothing."""
+        kept = self.store.answers(interview_id)
+        found = next((a for a in kept if a.seq == seq), None)
+        now = self._now(interview_id)
+        if found is None or now.waiting is None:
+            return []
+        latest = found.seq == kept[-1].seq
+        self.store.amend_answer(interview_id, seq, text=text)
+        amend = {"question_id": found.question_id, "text": text, "said": found.text}
+        payload = {
+            "amend": {**amend, "latest": latest},
+            "by": by,
+            "at": self.clock(),
+            "seq": now.seq,
+        }
+        pending = self.pending(interview_id)
+        turns = self._run(interview_id, Command(resume=payload), before=now.outbox)
+        return still_shown(turns, pending)
 
     def pending(self, interview_id: str) -> Question | None:
         """The question waiting for an answer, or None (finished, cancelled or unknown)."""
@@ -540,6 +565,8 @@ class Interviews(Steps):
             spec = catalog.spec(question_id)
             # Nothing with side effects before this line: a resumed node reruns from the top.
             payload = interrupt(question_turn(spec, state).model_dump(mode="json"))
+            if payload.get("amend"):  # an earlier answer edited or deleted (graph/amend.py)
+                return {**amended(state, payload, pending=spec.id), "seq": _seq(payload, state)}
             return {**self._answer(spec, state, payload), "seq": _seq(payload, state)}
 
         node.__name__ = f"q_{question_id}"
@@ -607,6 +634,8 @@ class Interviews(Steps):
 
     def _review(self, state: State) -> dict[str, Any]:
         payload = interrupt({"kind": "done", "memo_id": state.get("memo_id")})
+        if payload.get("amend"):
+            return {**amended(state, payload, pending=None), "seq": _seq(payload, state)}
         return {**self._after_memo(state, payload), "seq": _seq(payload, state)}
 
 

@@ -322,6 +322,28 @@ class Store:
             )
         return int(seq)
 
+    def amend_answer(self, interview_id: str, seq: int, *, text: str | None) -> None:
+        """An answer edited (its new ``text``) or deleted (None: its words are removed,
+        the row stays so the seqs and who answered when stay whole)."""
+        with self.write():
+            self.db.execute(
+                'UPDATE answers SET text = ?, "values" = NULL WHERE interview_id = ? AND seq = ?',
+                [text or "", interview_id, seq],
+            )
+
+    def last_answer(self, interview_id: str) -> AnswerRecord | None:
+        """The latest answer kept for an interview (its seq names it)."""
+        with self._lock:
+            rows = list(
+                self.db.table("answers").rows_where(
+                    "interview_id = ?", [interview_id], order_by="seq desc", limit=1
+                )
+            )
+        for row in rows:
+            row["values"] = json.loads(row["values"]) if row["values"] else None
+            row["author_id"] = row.get("author_id") or ""
+        return AnswerRecord.model_validate(rows[0]) if rows else None
+
     def answers(self, interview_id: str) -> list[AnswerRecord]:
         with self._lock:
             rows = list(

@@ -68,3 +68,74 @@ def test_a_file_share_keeps_the_files_for_later_without_their_content() -> None:
             "url_private": "https://files.slack.com/files-pri/T-F0SHOT/shot.png",
         }
     ]
+
+
+# --- item 3: edits and deletions ------------------------------------------------------------
+
+
+def _answer_typed(app: Running, fake: FakeSlack, thread: str, text: str) -> dict[str, object]:
+    event = app.send.reply_event(text, thread_ts=thread, user="U0ANA")
+    assert app.send.event(event).status == 200
+    app.idle()
+    return event
+
+
+def _said(fake: FakeSlack, thread: str) -> list[str]:
+    return [str(m.get("text")) for m in fake.replies(CHANNEL, thread)]
+
+
+def test_an_edit_of_the_latest_answer_is_read_again(app: Running, fake: FakeSlack) -> None:
+    thread = start(app, fake)
+    iid = interview_id(TEAM, CHANNEL, thread)
+    assert last_id(fake, thread) == "task"
+    sent = _answer_typed(app, fake, thread, "classification")
+    asked = last_id(fake, thread)
+    assert app.engine.profile(iid).task_type == "classification"  # type: ignore[union-attr]
+    questions = len(fake.questions(CHANNEL, thread))
+    assert app.send.edit(sent, "extraction").status == 200
+    app.idle()
+    assert app.engine.profile(iid).task_type == "extraction"  # type: ignore[union-attr]
+    assert any(t.startswith("Updated:") and "xtraction" in t for t in _said(fake, thread))
+    assert app.engine.store.answers(iid)[-1].text == "extraction"  # the record says it too
+    # The question waiting now is still the one shown: not asked a second time.
+    assert last_id(fake, thread) == asked and len(fake.questions(CHANNEL, thread)) == questions
+
+
+def test_an_edit_of_an_older_answer_is_a_change(app: Running, fake: FakeSlack) -> None:
+    thread = start(app, fake)
+    iid = interview_id(TEAM, CHANNEL, thread)
+    first = _answer_typed(app, fake, thread, "classification")
+    _answer_typed(app, fake, thread, ", ".join(PRESSED["problems"]))
+    app.send.edit(first, "extraction")
+    app.idle()
+    assert app.engine.profile(iid).task_type == "extraction"  # type: ignore[union-attr]
+    assert any(t.startswith("Changed:") for t in _said(fake, thread))
+
+
+def test_a_deleted_answer_leaves_the_record_and_the_memo(app: Running, fake: FakeSlack) -> None:
+    thread = start(app, fake)
+    iid = interview_id(TEAM, CHANNEL, thread)
+    _answer_typed(app, fake, thread, "classification")
+    _answer_typed(app, fake, thread, ", ".join(PRESSED["problems"]))
+    secret = _answer_typed(app, fake, thread, "no, the Falcon merger files stay out of it")
+    known = app.engine.profile(iid)
+    assert known is not None and known.knowledge_changes is not None
+    assert app.send.delete(secret).status == 200
+    app.idle()
+    profile = app.engine.profile(iid)
+    assert profile is not None and profile.knowledge_changes is None
+    assert any("was deleted" in t for t in _said(fake, thread))
+    assert all("Falcon" not in a.text for a in app.engine.store.answers(iid))
+    app.send.reply("memo", thread_ts=thread)
+    app.idle()
+    memo = app.engine.store.latest_memo(iid)
+    assert memo is not None and "Falcon" not in memo.markdown
+
+
+def test_a_preview_added_to_an_answer_changes_nothing(app: Running, fake: FakeSlack) -> None:
+    thread = start(app, fake)
+    sent = _answer_typed(app, fake, thread, "classification")
+    calls = len(fake.called("chat.postMessage"))
+    app.send.edit(sent, "classification")  # same words: Slack added an unfurl
+    app.idle()
+    assert len(fake.called("chat.postMessage")) == calls

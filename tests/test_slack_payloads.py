@@ -49,7 +49,7 @@ def test_a_command_from_no_recognisable_person_has_no_where(user: Any) -> None:
 
 def test_a_mention_in_a_channel_starts_a_thread_at_its_own_message() -> None:
     said = payloads.mention({"event_id": "Ev1"}, event(text=f"<@{BOT}> route tickets"), BOT)
-    assert said == Said(Where("C0CHAN", "1.2", "U0ANA"), "route tickets", False, "Ev1")
+    assert said == Said(Where("C0CHAN", "1.2", "U0ANA"), "route tickets", False, "Ev1", ts="1.2")
 
 
 def test_a_mention_inside_a_thread_belongs_to_that_thread() -> None:

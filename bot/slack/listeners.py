@@ -90,7 +90,7 @@ class Listeners:
             return
         where, iid = said.where, self._thread(said.where)
         if said.in_thread and self._is_interview(iid):
-            self.inbox.keep("reply", iid, where, {"text": said.text}, event_id=said.event_id)
+            self.inbox.keep("reply", iid, where, said.data(), event_id=said.event_id)
             return
         if said.word in HELP_WORDS:
             if self.inbox.first_time(said.event_id):
@@ -104,6 +104,13 @@ class Listeners:
         self._begin(iid, where, said, intro=True)
 
     def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        edit = payloads.amended(body, event, self.bot.user_id)
+        if edit is not None:  # an answer edited or deleted: the step finds which one
+            iid = self._thread(edit.where)
+            if self._is_interview(iid):
+                kind = "delete" if edit.text is None else "edit"
+                self.inbox.keep(kind, iid, edit.where, edit.data(), event_id=edit.event_id)
+            return
         said = _usable(payloads.reply(body, event, self.bot.user_id))
         if said is None:
             return

@@ -138,7 +138,8 @@ def mention(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Said 
     if not channel or not user or not root:
         return Ignored("a mention without a channel, user or timestamp")
     text = blocks.from_slack(text_of(event.get("text")), bot_user)
-    return Said(Where(channel, root, user), text, thread_ts is not None, _event_id(body))
+    in_thread = thread_ts is not None
+    return Said(Where(channel, root, user), text, in_thread, _event_id(body), ts=ts)
 
 
 def reply(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Said | Ignored | None:
@@ -164,6 +165,48 @@ def reply(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Said | 
     text = blocks.from_slack(raw, bot_user)
     files = shared_files(event)
     return Said(Where(channel, thread_ts, user), text, True, _event_id(body), files, slack_ts(ts))
+
+
+@dataclass(frozen=True)
+class Amended:
+    """A person's reply in a thread edited (``text``) or deleted (``text`` is None)."""
+
+    where: Where
+    ts: str  # the reply's own ts (an edit keeps it)
+    text: str | None
+    event_id: str | None
+
+    def data(self) -> dict[str, Any]:
+        return {"ts": self.ts, "text": self.text}
+
+
+def amended(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Amended | None:
+    """``message_changed`` (the edited message under ``message``, the old one under
+    ``previous_message``) or ``message_deleted`` (``deleted_ts``, the old one under
+    ``previous_message``) of a person's reply in a thread; None for anything else, such as
+    a bot's message, a thread's parent (Slack "changes" it when a reply arrives) or a link
+    preview added to a message whose text stayed the same."""
+    subtype = event.get("subtype")
+    if subtype not in ("message_changed", "message_deleted"):
+        return None
+    channel = slack_id(event.get("channel"))
+    before = object_of(event.get("previous_message"))
+    now = object_of(event.get("message")) if subtype == "message_changed" else {}
+    shown = now if subtype == "message_changed" else before
+    user = text_of(shown.get("user"))
+    thread_ts, ts = slack_ts(shown.get("thread_ts")), slack_ts(shown.get("ts"))
+    if subtype == "message_deleted":
+        ts = slack_ts(event.get("deleted_ts")) or ts
+    if not channel or not user or user == bot_user or shown.get("bot_id"):
+        return None
+    if not thread_ts or not ts or thread_ts == ts or shown.get("subtype") not in REPLY_SUBTYPES:
+        return None
+    if subtype == "message_deleted":
+        return Amended(Where(channel, thread_ts, user), ts, None, _event_id(body))
+    text = blocks.from_slack(text_of(now.get("text")), bot_user)
+    if text == blocks.from_slack(text_of(before.get("text")), bot_user):
+        return None  # an unfurl or a file added: the words are the same
+    return Amended(Where(channel, thread_ts, user), ts, text, _event_id(body))
 
 
 def home_opened(event: dict[str, Any]) -> str | Ignored | None:

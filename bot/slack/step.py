@@ -59,6 +59,10 @@ class Engine(Protocol):
         author_id: str = "",
     ) -> list[Any]: ...
 
+    def amend(
+        self, interview_id: str, seq: int, text: str | None, *, by: str, author_id: str = ""
+    ) -> list[Any]: ...
+
     def pending(self, interview_id: str) -> Question | None: ...
 
     def exists(self, interview_id: str) -> bool: ...
@@ -157,7 +161,15 @@ class Steps:
             use_case, intro = str(data.get("use_case") or ""), bool(data.get("intro"))
             return self._start(iid, where, use_case, intro, pending)
         if item.kind == "reply":
-            return self._reply(iid, where, str(data.get("text") or ""), pending)
+            plan = self._reply(iid, where, str(data.get("text") or ""), pending)
+            if data.get("ts"):  # which answer this message gave, for its edits and deletion
+                last = self.store.last_answer(iid)
+                if last is not None and last.author_id == where.user:
+                    self.tables.note_answer(iid, str(data["ts"]), last.seq)
+            return plan
+        if item.kind in ("edit", "delete"):
+            text = None if item.kind == "delete" else str(data.get("text") or "")
+            return self._amend(iid, where, str(data.get("ts") or ""), text)
         if item.kind == "choose":
             return self._choose(
                 iid,
@@ -212,6 +224,14 @@ class Steps:
         plan.items.extend(retire)
         plan.forget_question = forget
         return plan
+
+    def _amend(self, iid: str, where: Where, ts: str, text: str | None) -> Plan:
+        """A reply edited or deleted: if it was an answer, the interview re-reads it."""
+        seq = self.tables.answer_of(iid, ts) if ts else None
+        if seq is None:
+            return Plan()  # not an answer (a remark, a message from before the interview)
+        turns = self.engine.amend(iid, seq, text, by=self.names(where.user), author_id=where.user)
+        return planning.of_turns(where, turns)
 
     def _choose(
         self,
