@@ -44,6 +44,17 @@ USERS = {"U0ANA": "Ana Lopez", "U0BEN": "Ben Okafor", "U0CHI": "Chi Nguyen"}
 _JSON_ARGS = ("blocks", "metadata", "view", "files", "attachments")
 
 
+def _text_chars(block: Any) -> int:
+    if isinstance(block, dict):
+        return sum(
+            len(v) if k == "text" and isinstance(v, str) else _text_chars(v)
+            for k, v in block.items()
+        )
+    if isinstance(block, list):
+        return sum(_text_chars(b) for b in block)
+    return 0
+
+
 @dataclass
 class Call:
     method: str
@@ -85,6 +96,7 @@ class FakeSlack:
         self.responses: list[dict[str, Any]] = []  # posts to response_url
         self.errors: dict[str, str] = {}  # method -> Slack error code (ok: false)
         self.fail_uploads = False
+        self.refuse_blocks: str | None = None  # chat.* with blocks gets this error
         self._failures: list[Failure] = []
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
@@ -336,7 +348,23 @@ class FakeSlack:
             "is_enterprise_install": False,
         }
 
+    def _refused(self, args: dict[str, Any]) -> dict[str, Any] | None:
+        """What Slack says of a message it will not take whatever the retries: blocks whose
+        text adds up past its practical limit, text past 40,000, or (``refuse_blocks``)
+        blocks this test's Slack refuses, such as ``invalid_blocks``."""
+        listed = args.get("blocks") or []
+        if listed and self.refuse_blocks:
+            return {"ok": False, "error": self.refuse_blocks}
+        if sum(_text_chars(b) for b in listed) > 12_000:
+            return {"ok": False, "error": "msg_blocks_too_long"}
+        if len(str(args.get("text") or "")) > 40_000:
+            return {"ok": False, "error": "msg_too_long"}
+        return None
+
     def _api_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        refused = self._refused(args)
+        if refused:
+            return refused
         ts = self.next_ts()
         msg = {
             "type": "message",
@@ -353,6 +381,9 @@ class FakeSlack:
         return {"ok": True, "channel": args["channel"], "ts": ts, "message": msg}
 
     def _api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        refused = self._refused(args)
+        if refused:
+            return refused
         key = (args["channel"], args["ts"])
         if key not in self.messages:
             return {"ok": False, "error": "message_not_found"}

@@ -139,3 +139,50 @@ def test_a_preview_added_to_an_answer_changes_nothing(app: Running, fake: FakeSl
     app.send.edit(sent, "classification")  # same words: Slack added an unfurl
     app.idle()
     assert len(fake.called("chat.postMessage")) == calls
+
+
+# --- item 4: messages Slack refuses for good -------------------------------------------------
+
+
+def test_refused_blocks_send_the_question_as_plain_text(app: Running, fake: FakeSlack) -> None:
+    fake.refuse_blocks = "invalid_blocks"
+    thread = start(app, fake)  # the parent message is refused too, and goes out as text
+    posted = [m for m in fake.replies(CHANNEL, thread) if not m.get("blocks")]
+    question = [m for m in posted if "What kind of task" in m["text"]]
+    assert question, "the first question never reached the thread"
+    assert "Classification: sort inputs into fixed categories" in question[-1]["text"]
+    iid = interview_id(TEAM, CHANNEL, thread)
+    pending = app.engine.pending(iid)
+    assert pending is not None and pending.id == "task"
+    app.send.reply("classification", thread_ts=thread)  # and it can be answered by typing
+    app.idle()
+    assert app.engine.profile(iid).task_type == "classification"  # type: ignore[union-attr]
+
+
+def test_refused_even_as_text_tells_the_person_and_keeps_the_question(
+    app: Running, fake: FakeSlack
+) -> None:
+    thread = start(app, fake)
+    iid = interview_id(TEAM, CHANNEL, thread)
+    fake.errors["chat.postMessage"] = "msg_too_long"
+    app.send.reply("classification", thread_ts=thread, user="U0BEN")
+    app.idle()
+    notes = [e for e in fake.ephemeral if e["user"] == "U0BEN"]
+    assert notes and "would not show" in notes[-1]["text"]
+    pending = app.engine.pending(iid)
+    assert pending is not None and pending.id == "problems"  # still waiting, not skipped
+    del fake.errors["chat.postMessage"]
+    app.send.reply(", ".join(PRESSED["problems"]), thread_ts=thread, user="U0BEN")
+    app.idle()
+    assert app.engine.pending(iid).id != "problems"  # type: ignore[union-attr]
+
+
+def test_no_message_carries_more_block_text_than_slack_takes() -> None:
+    from bot.slack import blocks
+    from graph.turns import Question
+
+    long = "word " * 2_500  # 12,500 characters, each section under 3,000
+    question = Question(id="eval", text=long, fields=["eval"], why=long, hint=long[:2900])
+    message = blocks.question_message(question)
+    assert blocks.block_text(message["blocks"]) <= blocks.BLOCKS_TEXT_LIMIT
+    assert "shortened" in str(message["blocks"][-1])

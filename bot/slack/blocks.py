@@ -21,6 +21,8 @@ SECTION_LIMIT = 3_000
 MAX_BLOCKS = 50
 MAX_HOME_BLOCKS = 100
 TEXT_LIMIT = 40_000
+BLOCKS_TEXT_LIMIT = 10_000  # all of a message's blocks together (bolt-js #2509, #2867)
+PLAIN_LIMIT = 3_900  # a plain-text fallback, well inside msg_too_long's limit
 LABEL_LIMIT = 75
 CHECKBOX_LIMIT = 10
 ACTIONS_LIMIT = 25
@@ -172,11 +174,59 @@ def context(*texts: str) -> dict[str, Any]:
     }
 
 
-def fit(blocks: list[dict[str, Any]], limit: int = MAX_BLOCKS) -> list[dict[str, Any]]:
-    """At most ``limit`` blocks; a cut message says so in its last block."""
-    if len(blocks) <= limit:
-        return blocks
-    return [*blocks[: limit - 1], context("_… shortened to fit in one Slack message._")]
+def block_text(block: Any) -> int:
+    """How many characters of text a block (or any part of one) carries."""
+    if isinstance(block, dict):
+        return sum(
+            len(v) if k == "text" and isinstance(v, str) else block_text(v)
+            for k, v in block.items()
+        )
+    if isinstance(block, list):
+        return sum(block_text(b) for b in block)
+    return 0
+
+
+def fit(
+    blocks: list[dict[str, Any]], limit: int = MAX_BLOCKS, *, chars: int = BLOCKS_TEXT_LIMIT
+) -> list[dict[str, Any]]:
+    """At most ``limit`` blocks carrying at most ``chars`` characters of text in all (Slack
+    refuses a message whose blocks together say much more than ~12,000, however small each
+    block: msg_blocks_too_long). The longest sections are cut first, so buttons stay; a cut
+    message says so in its last block."""
+    cut = len(blocks) > limit
+    if cut:
+        blocks = blocks[: limit - 1]
+    excess = block_text(blocks) - chars + (len(SHORTENED) if not cut else 0)
+    if excess > 0:
+        cut = True
+        blocks = [dict(b) for b in blocks]
+        texts = [b for b in blocks if b.get("type") == "section" and "text" in b]
+        for block in sorted(texts, key=lambda b: -len(b["text"].get("text", ""))):
+            if excess <= 0:
+                break
+            said = str(block["text"].get("text", ""))
+            keep = max(100, len(said) - excess)
+            block["text"] = {**block["text"], "text": clip(said, keep)}
+            excess -= len(said) - len(block["text"]["text"])
+    return [*blocks, context(SHORTENED)] if cut else blocks
+
+
+SHORTENED = "_… shortened to fit in one Slack message._"
+
+
+def plain_fallback(message: Message, question: Question | None = None) -> Message:
+    """The same message as plain text only, for when Slack refuses its blocks for good
+    (invalid_blocks, msg_blocks_too_long): a question lists its options to type."""
+    if question is None:
+        return Message(text=clip(message["text"], PLAIN_LIMIT) or " ", blocks=[])
+    lines = [f"{progress(question)}: {question.text}"]
+    if question.hint:
+        lines.insert(0, f"⚠️ {question.hint}")
+    lines += [f"• {o.label}" for o in question.options]
+    lines.append(
+        "Reply in this thread with your answer (`skip`, `back`, `memo` and `cancel` work too)."
+    )
+    return Message(text=clip(escape("\n".join(lines)), PLAIN_LIMIT), blocks=[])
 
 
 def message(

@@ -30,7 +30,7 @@ from bot.slack.faults import fault
 from bot.slack.payloads import Where
 from bot.slack.runner import Runner
 from bot.slack.tables import Item, OutboxItem, SlackTables
-from bot.slack.webapi import BotIdentity, WebApi, retry_after
+from bot.slack.webapi import REFUSED_CONTENT, BotIdentity, WebApi, retry_after
 from graph.store import Store
 from graph.turns import Question
 
@@ -49,6 +49,13 @@ _TRANSIENT_ERRORS = {
     "token_revoked",
     "team_access_not_granted",
 }
+
+
+REFUSED_NOTE = (
+    "Slack would not show my last message in this thread, even as plain text. "
+    "The interview is waiting for you: reply in the thread, or mention @advisor there to "
+    "see where it stands."
+)
 
 
 @dataclass(frozen=True)
@@ -206,7 +213,17 @@ class Outbox:
             message = blocks.settled_message(Question.model_validate(payload["question"]))
         ts = self._already_sent(item, where, text=message["text"])
         if ts is None:
-            ts = str(self.api.post(where, message)["ts"])
+            question = payload.get("question")
+            fallback = blocks.plain_fallback(
+                message, Question.model_validate(question) if question else None
+            )
+            try:
+                ts = str(self.api.post(where, message, fallback)["ts"])
+            except SlackApiError as err:
+                if _error(err) not in REFUSED_CONTENT:
+                    raise
+                self._refused(item, where, err)
+                return
             fault("after_post")
         if not payload.get("question"):
             self._delivered(item, sent_ts=ts)
@@ -216,6 +233,23 @@ class Outbox:
         self._delivered(
             item, then=then, question=(str(payload["key"]), payload["question"], ts), sent_ts=ts
         )
+
+    def _refused(self, item: OutboxItem, where: Where, err: SlackApiError) -> None:
+        """Slack refused the message even as plain text: tell the person privately and
+        drop it (a question stays pending in the interview: a reply still answers it)."""
+        user = str(item.payload.get("user") or "")
+        if user:
+            person = Where(where.channel, where.thread_ts, user)
+            with contextlib.suppress(Exception):  # the log line below still says it
+                self.api.ephemeral(person, blocks.notice(REFUSED_NOTE))
+        log.error(
+            "advisor: gave up sending %s #%d for thread %s: %s (plain text refused too)",
+            item.kind,
+            item.id,
+            item.interview_id,
+            describe(err),
+        )
+        self.tables.give_up(item.id, self.owner, describe(err))
 
     def _delivered(
         self,
@@ -355,6 +389,10 @@ class Outbox:
         self.tables.retry_later(item.id, self.owner, described, time.time() + delay)
         self._wake.set()
         return False
+
+
+def _error(error: SlackApiError) -> str:
+    return str(error.response.get("error") or "")
 
 
 def _permanent(error: Exception) -> bool:

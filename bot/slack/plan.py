@@ -47,7 +47,9 @@ def memo_key(memo_id: str) -> str:
 
 
 def post(where: Where, message: Message) -> Item:
-    return "post", {"channel": where.channel, "thread_ts": where.thread_ts, "message": message}
+    # ``user``: who to tell privately if Slack refuses this message for good.
+    payload = {"channel": where.channel, "thread_ts": where.thread_ts, "message": message}
+    return "post", {**payload, "user": where.user}
 
 
 def update(where: Where, ts: str, message: Message) -> Item:

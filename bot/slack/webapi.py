@@ -243,6 +243,22 @@ class Names:
         return name
 
 
+# Slack refusing what a message says (not that it was sent): the same words as plain text
+# may still get through.
+REFUSED_CONTENT = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "too_many_attachments",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+        "metadata_must_be_sent_from_app",
+    }
+)
+
 # --- calls made directly (not through the outbox) -------------------------------------------
 
 
@@ -253,7 +269,20 @@ class WebApi:
     def __init__(self, client: WebClient) -> None:
         self.client = client
 
-    def post(self, where: Where, message: Message) -> Any:
+    def post(self, where: Where, message: Message, fallback: Message | None = None) -> Any:
+        """Post ``message``; if Slack refuses its blocks for good (REFUSED_CONTENT), the
+        same words as plain text (``fallback``, or the message's own text). A refusal of
+        that too raises."""
+        try:
+            return self._post(where, message)
+        except SlackApiError as err:
+            code = str(err.response.get("error") or "")
+            if code not in REFUSED_CONTENT or not (message["blocks"] or "metadata" in message):
+                raise
+            log.warning("advisor: Slack refused a message (%s); sending it as plain text", code)
+            return self._post(where, fallback or blocks.plain_fallback(message))
+
+    def _post(self, where: Where, message: Message) -> Any:
         args: dict[str, Any] = {
             "channel": where.channel,
             "text": message["text"],
