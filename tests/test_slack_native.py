@@ -4,6 +4,9 @@ Slack sends (tests/slack_fake.py ``SlackSender``)."""
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from slack_fake import BOT_USER, TEAM, FakeSlack
 from slack_harness import CHANNEL, PRESSED, TYPED, Running, app, fake, last_id, start
 
@@ -186,3 +189,66 @@ def test_no_message_carries_more_block_text_than_slack_takes() -> None:
     message = blocks.question_message(question)
     assert blocks.block_text(message["blocks"]) <= blocks.BLOCKS_TEXT_LIMIT
     assert "shortened" in str(message["blocks"][-1])
+
+
+# --- item 5: a revoked token ------------------------------------------------------------------
+
+
+def _posts(fake: FakeSlack) -> int:
+    return len(fake.called("chat.postMessage"))
+
+
+def test_a_revoked_token_stops_the_outbox_until_a_valid_one_works(
+    app: Running, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    thread = start(app, fake)
+    iid = interview_id(TEAM, CHANNEL, thread)
+    good = fake.token
+    fake.token = "xoxb-someone-else"  # every call with our token: invalid_auth
+    fake.errors["auth.test"] = "token_revoked"
+    app.send.reply("classification", thread_ts=thread)
+    app.idle()
+    tried = _posts(fake)
+    time.sleep(1.5)  # three times the retry cap: a transient error would be retried
+    assert _posts(fake) == tried  # no retrying a token that cannot work
+    lines = [r for r in caplog.records if "sending is stopped" in r.getMessage()]
+    assert len(lines) == 1 and "invalid_auth" in lines[0].getMessage()
+    assert app.engine.pending(iid).id == "problems"  # type: ignore[union-attr]
+    fake.token = good  # reinstalled: the token works again
+    del fake.errors["auth.test"]
+    fake.wait_for(lambda: len(fake.questions(CHANNEL, thread)) >= 2, timeout=10)
+    assert last_id(fake, thread) == "problems"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "app_uninstalled"},
+        {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [BOT_USER]}},
+    ],
+)
+def test_uninstalling_stops_sending_at_once(
+    app: Running, fake: FakeSlack, event: dict[str, object]
+) -> None:
+    thread = start(app, fake)
+    fake.errors["auth.test"] = "account_inactive"
+    assert app.send.event(event).status == 200
+    app.idle()
+    before = _posts(fake)
+    app.send.reply("classification", thread_ts=thread)
+    app.idle()
+    time.sleep(0.3)
+    assert _posts(fake) == before  # nothing even tried
+    del fake.errors["auth.test"]
+    fake.wait_for(lambda: _posts(fake) > before, timeout=10)
+
+
+def test_a_user_token_revoked_changes_nothing(app: Running, fake: FakeSlack) -> None:
+    thread = start(app, fake)
+    revoked = {"type": "tokens_revoked", "tokens": {"oauth": ["U0ANA"], "bot": []}}
+    app.send.event(revoked)
+    app.idle()
+    before = _posts(fake)
+    app.send.reply("classification", thread_ts=thread)
+    app.idle()
+    assert _posts(fake) > before

@@ -87,6 +87,8 @@ class SlackApp:
         events: Mapping[str, Callable[..., None]] = {
             "app_mention": on.on_mention,
             "message": on.on_message,
+            "app_uninstalled": on.on_revoked,
+            "tokens_revoked": on.on_revoked,
             "app_home_opened": on.on_home,
         }
         for event in EVENTS:

@@ -43,12 +43,12 @@ _TRANSIENT_ERRORS = {
     "internal_error",
     "service_unavailable",
     "request_timeout",
-    "invalid_auth",  # a token being rotated: keep the messages until it works again
     "not_authed",
-    "account_inactive",
-    "token_revoked",
     "team_access_not_granted",
 }
+# The workspace's token no longer works: nothing can be sent there until one does. The
+# outbox stops (keeping everything) and asks auth.test now and then (Outbox.revoked).
+REVOKED = {"token_revoked", "invalid_auth", "account_inactive", "app_uninstalled"}
 
 
 REFUSED_NOTE = (
@@ -98,6 +98,8 @@ class Outbox:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._loop: threading.Thread | None = None
+        self._revoked: str | None = None  # why this workspace's token stopped working
+        self._probe_at = 0.0
 
     # -- sending now ----------------------------------------------------------------------
 
@@ -117,10 +119,40 @@ class Outbox:
             )
             self._wake.set()
 
+    def revoked(self, reason: str) -> None:
+        """The workspace's token was revoked (or the app uninstalled): stop sending, keep
+        every message, and try the token again now and then (``_probe``)."""
+        with self._lock:
+            first, self._revoked = self._revoked is None, reason
+            self._probe_at = time.monotonic() + self.timings.cap
+        if first:
+            log.error(
+                "advisor: Slack says %s for team %s: sending is stopped (nothing is lost) "
+                "until a valid bot token works again",
+                reason,
+                self.bot.team_id,
+            )
+
+    def _probe(self) -> None:
+        """While revoked: is the token good again (auth.test)? Then send what waited."""
+        with self._lock:
+            if self._revoked is None or time.monotonic() < self._probe_at:
+                return
+            self._probe_at = time.monotonic() + self.timings.cap
+        try:
+            self.api.client.auth_test()
+        except Exception:
+            return
+        with self._lock:
+            self._revoked = None
+        log.warning("advisor: the bot token works again for team %s: sending", self.bot.team_id)
+
     def deliver(self, interview_id: str) -> None:
         """Send this thread's queued messages in order until none is left, one has to wait
         for a retry, or another process is sending them."""
         while True:
+            if self._revoked is not None:
+                return  # kept in the outbox; the loop sends it once a token works
             item = self.tables.claim_next(interview_id, self.owner)
             if item is None:
                 return
@@ -171,6 +203,7 @@ class Outbox:
         while not self._stop.is_set():
             wait = self.timings.poll
             try:
+                self._probe()
                 now = time.monotonic()
                 if now >= next_sweep:
                     sweep()
@@ -178,7 +211,8 @@ class Outbox:
                 if now >= next_prune:
                     self.tables.prune(older_than=self.timings.keep_sent)
                     next_prune = now + 600.0
-                ready, soonest = self.tables.outbox_due(self.owner)
+                revoked = self._revoked is not None  # nothing can be sent: only probe
+                ready, soonest = ([], None) if revoked else self.tables.outbox_due(self.owner)
                 for interview_id in ready:
                     self.deliver_later(interview_id)
                 if soonest is not None:
@@ -360,6 +394,10 @@ class Outbox:
         """Record a failed send. True if it was dropped for good (send the next one), False
         if it waits for a retry (and holds the ones behind it)."""
         described = describe(error)
+        if isinstance(error, SlackApiError) and _error(error) in REVOKED:
+            self.revoked(_error(error))
+            self.tables.retry_later(item.id, self.owner, described, time.time())
+            return False
         if _permanent(error) and (isinstance(error, SlackApiError) or item.attempts >= 3):
             log.error(
                 "advisor: gave up sending %s #%d for thread %s: %s",

@@ -124,6 +124,14 @@ class Listeners:
             return
         self._submit(f"home:{user}", Where("", None, user), partial(self.lists.home, user))
 
+    def on_revoked(self, event: dict[str, Any]) -> None:
+        """``app_uninstalled``, or ``tokens_revoked`` naming the bot's token: nothing can be
+        sent to this workspace until a valid token returns (the outbox keeps it all)."""
+        tokens = payloads.object_of(event.get("tokens"))
+        if event.get("type") == "tokens_revoked" and not tokens.get("bot"):
+            return  # only user tokens went: the bot's still works
+        self.steps.outbox.revoked(str(event.get("type") or "tokens_revoked"))
+
     # -- clicked --------------------------------------------------------------------------
 
     def on_answer(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:

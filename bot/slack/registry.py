@@ -19,6 +19,9 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "app_mention": ("app_mention",),
     "message": ("message.channels", "message.groups"),  # replies in public/private threads
     "app_home_opened": ("app_home_opened",),
+    # The workspace took the app or its token away: stop sending until a token works.
+    "app_uninstalled": ("app_uninstalled",),
+    "tokens_revoked": ("tokens_revoked",),
 }
 # Bot scope each subscribed event needs (None: no scope).
 EVENT_SCOPES: dict[str, str | None] = {
@@ -26,6 +29,8 @@ EVENT_SCOPES: dict[str, str | None] = {
     "message.channels": "channels:history",
     "message.groups": "groups:history",
     "app_home_opened": None,
+    "app_uninstalled": None,
+    "tokens_revoked": None,
 }
 
 # Block Kit action ids (bot/slack/blocks.py builds the messages that carry them).
