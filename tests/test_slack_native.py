@@ -7,8 +7,18 @@ from __future__ import annotations
 import time
 
 import pytest
-from slack_fake import BOT_USER, TEAM, FakeSlack
-from slack_harness import CHANNEL, PRESSED, TYPED, Running, app, fake, last_id, start
+from slack_fake import BOT_USER, TEAM, FakeSlack, press
+from slack_harness import (
+    CHANNEL,
+    PRESSED,
+    TYPED,
+    Running,
+    app,
+    checkbox_state,
+    fake,
+    last_id,
+    start,
+)
 
 from bot.slack import payloads
 from bot.slack.payloads import interview_id
@@ -252,3 +262,48 @@ def test_a_user_token_revoked_changes_nothing(app: Running, fake: FakeSlack) -> 
     app.send.reply("classification", thread_ts=thread)
     app.idle()
     assert _posts(fake) > before
+
+
+# --- confirmations (issue 10): the reading ticked, and a Confirm button -----------------------
+
+WORDS = "accuracy is stuck below target and answers are inconsistent"
+
+
+def _confirming(app: Running, fake: FakeSlack) -> tuple[str, dict[str, object]]:
+    thread = start(app, fake)
+    _answer_typed(app, fake, thread, "classification")
+    _answer_typed(app, fake, thread, WORDS)  # read from words: shown back to confirm
+    message = fake.questions(CHANNEL, thread)[-1]
+    return thread, message
+
+
+def test_a_reading_comes_back_ticked_with_a_confirm_button(app: Running, fake: FakeSlack) -> None:
+    thread, message = _confirming(app, fake)
+    meta = message["metadata"]["event_payload"]  # type: ignore[index]
+    assert meta["question_id"] == "problems" and meta["confirm"] is True and meta["read"]
+    boxes = [
+        e
+        for b in message["blocks"]  # type: ignore[attr-defined]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["type"] == "checkboxes"
+    ]
+    ticked = [o["value"] for box in boxes for o in box.get("initial_options", [])]
+    assert ticked and sorted(ticked) == sorted(meta["read"])
+    iid = interview_id(TEAM, CHANNEL, thread)
+    assert app.send.click(message, press(message, "Confirm")).status == 200  # type: ignore[arg-type]
+    app.idle()
+    profile = app.engine.profile(iid)
+    assert profile is not None and sorted(str(p) for p in profile.problems or []) == sorted(ticked)
+    assert last_id(fake, thread) != "problems"
+
+
+def test_fixing_the_ticks_answers_the_confirmation(app: Running, fake: FakeSlack) -> None:
+    thread, message = _confirming(app, fake)
+    iid = interview_id(TEAM, CHANNEL, thread)
+    fixed = ["It's too expensive"]
+    state = checkbox_state(message, fixed)  # type: ignore[arg-type]
+    app.send.click(message, press(message, "Submit"), state=state)  # type: ignore[arg-type]
+    app.idle()
+    profile = app.engine.profile(iid)
+    assert profile is not None and [str(p) for p in profile.problems or []] == ["too_expensive"]

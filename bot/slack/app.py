@@ -97,6 +97,7 @@ class SlackApp:
             blocks.ANSWER_ACTION: on.on_answer,
             blocks.CHECKS_ACTION: on.on_tick,
             blocks.SUBMIT_ACTION: on.on_submit,
+            blocks.CONFIRM_ACTION: on.on_confirm,
             blocks.ACCEPT_ACTION: on.on_accept,
             blocks.REJECT_ACTION: on.on_reject,
             blocks.REVISE_ACTION: on.on_revise,

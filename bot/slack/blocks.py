@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, NotRequired, TypedDict
 
+from graph import labels
 from graph.turns import Citation, Ended, Question, Reply
 
 # Slack's limits (Block Kit reference): section text, blocks per message, message text,
@@ -37,6 +38,7 @@ SUBMIT_ACTION = "advisor_submit"
 ACCEPT_ACTION = "advisor_memo_accept"
 REJECT_ACTION = "advisor_memo_reject"
 REVISE_ACTION = "advisor_memo_revise"
+CONFIRM_ACTION = "advisor_confirm"  # keep the reading a confirmation shows
 
 # Message metadata event types (DESIGN.md section 7).
 QUESTION_EVENT = "advisor_question"
@@ -45,12 +47,6 @@ MEMO_EVENT = "advisor_memo"
 MEMO_FILENAME = "decision-memo.md"
 
 STATUS_ICON = {"yes": "✅", "no": "❌", "unknown": "❓"}
-APPROACH_LABEL = {
-    "prompt_engineering": "Prompt engineering",
-    "rag": "Retrieval (RAG)",
-    "fine_tuning": "Fine-tuning",
-    "hybrid": "Hybrid: fine-tune the core, RAG for the facts",
-}
 MEMO_STATUS_LABEL = {"proposed": "Proposed", "accepted": "Accepted", "rejected": "Rejected"}
 INTERVIEW_STATUS_LABEL = {"open": "in progress", "done": "memo written", "cancelled": "cancelled"}
 
@@ -248,10 +244,10 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
 
 
 def question_metadata(question: Question) -> dict[str, Any]:
-    return {
-        "event_type": QUESTION_EVENT,
-        "event_payload": {"question_id": question.id, "fields": list(question.fields)},
-    }
+    payload: dict[str, Any] = {"question_id": question.id, "fields": list(question.fields)}
+    if question.confirm:
+        payload.update(confirm=True, read=list(question.read))
+    return {"event_type": QUESTION_EVENT, "event_payload": payload}
 
 
 def progress(question: Question) -> str:
@@ -283,20 +279,38 @@ def _why(question: Question) -> list[dict[str, Any]]:
 
 def question_message(question: Question) -> Message:
     """A question: buttons for one choice, checkboxes and a submit button for several,
-    an example answer for free text; why we ask and how far along we are underneath."""
+    an example answer for free text; why we ask and how far along we are underneath. A
+    reading to confirm (``question.confirm``) comes back with the reading ticked (or its
+    button highlighted) and a *Confirm* button; fixing the ticks answers it anew."""
     blocks = _question_top(question)
+    read = set(question.read) if question.confirm else set()
+    confirm: list[dict[str, Any]] = []
+    if question.confirm:
+        if question.read_text and not question.hint.startswith("I read"):
+            said = f"I read: *{mrkdwn(question.read_text)}*"
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip(said, 3000)}})
+        confirm = [
+            {
+                "type": "button",
+                "action_id": CONFIRM_ACTION,
+                "text": plain("Confirm"),
+                "style": "primary",
+                "value": json.dumps({"question_id": question.id}),
+            }
+        ]
     if question.options and question.multi:
         elements: list[dict[str, Any]] = []
         for n, group in enumerate(_chunks(question.options, CHECKBOX_LIMIT)):
-            elements.append(
-                {
-                    "type": "checkboxes",
-                    "action_id": f"{CHECKS_ACTION}:{n}",
-                    "options": [
-                        {"text": plain(o.label), "value": clip(o.value, 150)} for o in group
-                    ],
-                }
-            )
+            shown = [{"text": plain(o.label), "value": clip(o.value, 150)} for o in group]
+            box: dict[str, Any] = {
+                "type": "checkboxes",
+                "action_id": f"{CHECKS_ACTION}:{n}",
+                "options": shown,
+            }
+            ticked = [b for b, o in zip(shown, group, strict=True) if o.value in read]
+            if ticked:  # a reading to confirm: the boxes come ticked with it
+                box["initial_options"] = ticked
+            elements.append(box)
         elements.append(
             {
                 "type": "button",
@@ -306,9 +320,12 @@ def question_message(question: Question) -> Message:
                 "value": json.dumps({"question_id": question.id}),
             }
         )
+        elements += confirm
         for group in _chunks(elements, ACTIONS_LIMIT):
             blocks.append({"type": "actions", "elements": list(group)})
         how = "Tick all that apply and press *Submit*, or type them in this thread."
+        if question.confirm:
+            how = "Press *Confirm* to keep what I read, or fix the ticks and press *Submit*."
     elif question.options:
         buttons = [
             {
@@ -316,14 +333,20 @@ def question_message(question: Question) -> Message:
                 "action_id": f"{ANSWER_ACTION}:{n}",
                 "text": plain(o.label),
                 "value": json.dumps({"question_id": question.id, "value": o.value}),
+                **({"style": "primary"} if o.value in read else {}),
             }
             for n, o in enumerate(question.options)
         ]
-        for group in _chunks(buttons, ACTIONS_LIMIT):
+        for group in _chunks(buttons + confirm, ACTIONS_LIMIT):
             blocks.append({"type": "actions", "elements": list(group)})
         how = "Press a button or type your answer in this thread."
+        if question.confirm:
+            how = "Press *Confirm* to keep what I read, or press the right answer."
     else:
         how = "Reply in this thread."
+        if question.confirm:
+            blocks.append({"type": "actions", "elements": confirm})
+            how = "Press *Confirm* to keep what I read, or type the right answer."
         if question.example:
             blocks.append(context(f"*A good answer looks like:* _{mrkdwn(question.example)}_"))
     blocks.extend(_why(question))
@@ -414,13 +437,13 @@ def parent_message(use_case: str, user_id: str) -> Message:
 
 
 def approach_label(approach: str | None) -> str:
-    return APPROACH_LABEL.get(approach or "", (approach or "unknown").replace("_", " "))
+    return labels.approach_label(approach)  # the names the memo and the terminal use
 
 
 def rung_label(rung: str | None) -> str:
     if not rung:
-        return "none: stop climbing (see the memo's next steps)"
-    return rung.replace("_", " ")
+        return f"{labels.NO_RUNG} (see the memo's next steps)"
+    return labels.rung_label(rung)
 
 
 def memo_metadata(memo_id: str, assessment: dict[str, Any]) -> dict[str, Any]:

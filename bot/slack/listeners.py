@@ -145,6 +145,12 @@ class Listeners:
         ack()
         self._keep_choice(payloads.submit_pressed(body, action))
 
+    def on_confirm(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        choice = _usable(payloads.confirm_pressed(body, action))
+        if choice is not None:
+            self.inbox.keep("confirm", self._thread(choice.where), choice.where, choice.data())
+
     def on_accept(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         self._decide_later(body, action, "accepted")

@@ -322,6 +322,14 @@ def submit_pressed(body: dict[str, Any], action: dict[str, Any]) -> Choice | Ign
     return _choice(body, str(chosen.get("question_id")), values, labels or ["none of these"])
 
 
+def confirm_pressed(body: dict[str, Any], action: dict[str, Any]) -> Choice | Ignored | None:
+    """*Confirm* on a reading: an answer that keeps what the question shows (no values)."""
+    chosen = button_value(action)
+    if chosen is None:
+        return Ignored("a Confirm whose value is not a JSON object")
+    return _choice(body, str(chosen.get("question_id")), [], ["confirmed"])
+
+
 def _choice(
     body: dict[str, Any], question_id: str, values: list[str], labels: list[str]
 ) -> Choice | None:

@@ -38,6 +38,7 @@ ACTIONS: tuple[str, ...] = (
     blocks.ANSWER_ACTION,
     blocks.CHECKS_ACTION,
     blocks.SUBMIT_ACTION,
+    blocks.CONFIRM_ACTION,
     blocks.ACCEPT_ACTION,
     blocks.REJECT_ACTION,
     blocks.REVISE_ACTION,

@@ -63,6 +63,10 @@ class Engine(Protocol):
         self, interview_id: str, seq: int, text: str | None, *, by: str, author_id: str = ""
     ) -> list[Any]: ...
 
+    def confirm(
+        self, interview_id: str, question_id: str, *, by: str, author_id: str = ""
+    ) -> list[Any]: ...
+
     def pending(self, interview_id: str) -> Question | None: ...
 
     def exists(self, interview_id: str) -> bool: ...
@@ -170,7 +174,7 @@ class Steps:
         if item.kind in ("edit", "delete"):
             text = None if item.kind == "delete" else str(data.get("text") or "")
             return self._amend(iid, where, str(data.get("ts") or ""), text)
-        if item.kind == "choose":
+        if item.kind in ("choose", "confirm"):
             return self._choose(
                 iid,
                 where,
@@ -179,6 +183,7 @@ class Steps:
                 [str(v) for v in data.get("labels") or []],
                 data.get("message") or {},
                 pending,
+                confirm=item.kind == "confirm",
             )
         log.warning("advisor: unknown inbox item %s for thread %s", item.kind, iid)
         return Plan()
@@ -242,8 +247,12 @@ class Steps:
         labels: list[str],
         message: dict[str, Any],
         pending: Question | None,
+        *,
+        confirm: bool = False,
     ) -> Plan:
-        if pending is None or pending.id != question_id:
+        if confirm and pending is not None and pending.id == question_id:
+            labels = [pending.read_text or "confirmed"]
+        if pending is None or pending.id != question_id or (confirm and not pending.confirm):
             # A second click, or a click on an old question: nothing to answer. Take the
             # buttons off that message and tell only the person who clicked.
             try:
@@ -251,9 +260,11 @@ class Steps:
             except Exception as exc:  # a private note is a nicety; the tidy-up still goes out
                 log.warning("advisor: no ephemeral note in thread %s: %s", iid, exc)
             return Plan(planning.strip_buttons(where, message))
-        turns = self.engine.choose(
-            iid, question_id, values, by=self.names(where.user), author_id=where.user
-        )
+        by = self.names(where.user)
+        if confirm:  # keep the reading shown, as the person confirmed it
+            turns = self.engine.confirm(iid, question_id, by=by, author_id=where.user)
+        else:
+            turns = self.engine.choose(iid, question_id, values, by=by, author_id=where.user)
         live = planning.live_question(self.tables.thread(iid))
         answered = ", ".join(labels)
         done, forget = planning.retire_clicked(
