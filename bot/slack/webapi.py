@@ -335,21 +335,25 @@ class WebApi:
 
     def say(self, where: Where, message: Message) -> None:
         """Straight to Slack, not through the outbox (for when the database is the problem)."""
-        try:
-            if where.thread_ts:
-                self.post(where, message)
-            elif where.channel and where.user:
-                self.ephemeral(where, message)
-        except Exception:
-            log.exception("advisor: could not tell %s", where.channel or "-")
+        self._privately(where, message, None)
 
     def apologise(self, where: Where, respond: Respond | None) -> None:
+        self._privately(where, blocks.notice(APOLOGY), respond)
+
+    def _privately(self, where: Where, message: Message, respond: Respond | None) -> None:
+        """To the person who triggered it, ephemeral (in the thread when there is one): an
+        apology or "busy" is theirs, not the channel's. Without a person, in the thread."""
         try:
+            if where.channel and where.user:
+                try:
+                    self.ephemeral(where, message, respond)
+                    return
+                except SlackApiError:
+                    if not where.thread_ts:
+                        raise
             if where.thread_ts:
-                self.post(where, blocks.notice(APOLOGY))
+                self.post(where, message)
             elif respond is not None:
-                respond(text=APOLOGY, response_type="ephemeral")
-            elif where.channel and where.user:
-                self.ephemeral(where, blocks.notice(APOLOGY))
+                respond(text=message["text"], response_type="ephemeral")
         except Exception:
-            log.exception("advisor: could not apologise in %s", where.channel or "-")
+            log.exception("advisor: could not tell %s", where.channel or "-")
