@@ -41,7 +41,14 @@ APP_ID = "A0APP"
 APP_TOKEN = "xapp-1-A0APP-1-socketmodetoken"  # what apps.connections.open takes
 USERS = {"U0ANA": "Ana Lopez", "U0BEN": "Ben Okafor", "U0CHI": "Chi Nguyen"}
 
-_JSON_ARGS = ("blocks", "metadata", "view", "files", "attachments")
+_JSON_ARGS = (
+    "blocks",
+    "metadata",
+    "view",
+    "files",
+    "attachments",
+    "document_content",
+)
 
 
 def _text_chars(block: Any) -> int:
@@ -97,6 +104,8 @@ class FakeSlack:
         self.errors: dict[str, str] = {}  # method -> Slack error code (ok: false)
         self.fail_uploads = False
         self.refuse_blocks: str | None = None  # chat.* with blocks gets this error
+        self.canvases: dict[str, dict[str, Any]] = {}
+        self.free_team = False  # canvases.create needs a channel_id (a tabbed canvas)
         self._failures: list[Failure] = []
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
@@ -365,6 +374,13 @@ class FakeSlack:
         refused = self._refused(args)
         if refused:
             return refused
+        if args.get("markdown_text") is not None:
+            # Slack renders it; it may not come with text or blocks, nor pass 12,000.
+            if args.get("text") or args.get("blocks"):
+                return {"ok": False, "error": "invalid_arguments"}
+            if len(str(args["markdown_text"])) > 12_000:
+                return {"ok": False, "error": "msg_too_long"}
+            args = {**args, "text": args["markdown_text"]}
         ts = self.next_ts()
         msg = {
             "type": "message",
@@ -446,6 +462,34 @@ class FakeSlack:
 
     def _api_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "error": "not_allowed_token_type"}  # the bot token: not for this
+
+    def _api_canvases_create(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.free_team and not args.get("channel_id"):
+            return {"ok": False, "error": "free_teams_cannot_create_non_tabbed_canvases"}
+        content = args.get("document_content") or {}
+        if isinstance(content, str):
+            content = json.loads(content)
+        if content and content.get("type") != "markdown":
+            return {"ok": False, "error": "invalid_arguments"}
+        canvas_id = f"F{next(self._ids):010d}"
+        self.canvases[canvas_id] = {
+            "title": args.get("title"),
+            "markdown": content.get("markdown", ""),
+            "channel_id": args.get("channel_id"),
+            "access": {},
+        }
+        return {"ok": True, "canvas_id": canvas_id}
+
+    def _api_canvases_access_set(self, args: dict[str, Any]) -> dict[str, Any]:
+        canvas = self.canvases.get(str(args.get("canvas_id")))
+        if canvas is None:
+            return {"ok": False, "error": "canvas_not_found"}
+        channels = args.get("channel_ids") or []
+        if isinstance(channels, str):
+            channels = json.loads(channels) if channels.startswith("[") else channels.split(",")
+        for channel in channels:
+            canvas["access"][channel] = args.get("access_level")
+        return {"ok": True}
 
     def _api_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         self.views.append(args)

@@ -307,3 +307,52 @@ def test_fixing_the_ticks_answers_the_confirmation(app: Running, fake: FakeSlack
     app.idle()
     profile = app.engine.profile(iid)
     assert profile is not None and [str(p) for p in profile.problems or []] == ["too_expensive"]
+
+
+# --- the memo as a canvas, rendered Markdown when the file fails ------------------------------
+
+
+def _memo(app: Running, fake: FakeSlack) -> tuple[str, str]:
+    thread = start(app, fake)
+    app.send.reply("memo", thread_ts=thread)
+    app.idle()
+    memo = app.engine.store.latest_memo(interview_id(TEAM, CHANNEL, thread))
+    assert memo is not None
+    return thread, memo.markdown
+
+
+def test_the_memo_is_a_canvas_the_channel_can_edit_linked_in_the_thread(
+    app: Running, fake: FakeSlack
+) -> None:
+    thread, markdown = _memo(app, fake)
+    assert len(fake.canvases) == 1
+    canvas_id, canvas = next(iter(fake.canvases.items()))
+    assert canvas["markdown"] == markdown and canvas["access"] == {CHANNEL: "write"}
+    said = [str(m.get("text") or "") for m in fake.replies(CHANNEL, thread)]
+    assert any(f"https://acme.slack.com/docs/{TEAM}/{canvas_id}" in t for t in said)
+    assert any(f.get("name") == "decision-memo.md" for f in fake.thread(CHANNEL, thread))
+
+
+def test_a_free_team_gets_a_tabbed_canvas(app: Running, fake: FakeSlack) -> None:
+    fake.free_team = True
+    _memo(app, fake)
+    assert [c["channel_id"] for c in fake.canvases.values()] == [CHANNEL]
+
+
+def test_no_canvas_leaves_the_file_and_says_nothing_wrong(app: Running, fake: FakeSlack) -> None:
+    fake.errors["canvases.create"] = "canvas_disabled_user_team"
+    thread, _ = _memo(app, fake)
+    assert not fake.canvases
+    assert any(f.get("name") == "decision-memo.md" for f in fake.thread(CHANNEL, thread))
+    said = [str(m.get("text") or "") for m in fake.replies(CHANNEL, thread)]
+    assert not any("canvas" in t or "Sorry" in t for t in said)
+
+
+def test_a_memo_whose_file_fails_is_posted_as_rendered_markdown(
+    app: Running, fake: FakeSlack
+) -> None:
+    fake.fail_uploads = True
+    _memo(app, fake)
+    rendered = [c.args for c in fake.called("chat.postMessage") if "markdown_text" in c.args]
+    assert rendered and all("text" not in a and "blocks" not in a for a in rendered)
+    assert all(len(a["markdown_text"]) <= 12_000 for a in rendered)

@@ -29,6 +29,7 @@ CHECKBOX_LIMIT = 10
 ACTIONS_LIMIT = 25
 HEADER_LIMIT = 150
 MEMO_CHUNK = 3_500  # memo posted as text when the upload fails: one readable message each
+MARKDOWN_LIMIT = 12_000  # chat.postMessage ``markdown_text``
 
 # Action ids. Slack wants them unique inside a message, so answer buttons and checkbox
 # groups carry a ":<n>" suffix; the app matches them by prefix.
@@ -536,6 +537,11 @@ def file_title(use_case: str) -> str:
     for look-alikes anyway so no client can ever read a mention or a link into one."""
     title = f"Decision memo: {use_case}" if use_case else "Decision memo"
     return clip(title.replace("<", "‹").replace(">", "›"), 250)
+
+
+def canvas_link(url: str, title: str) -> Message:
+    """The thread's line pointing at the memo's canvas."""
+    return notice(f"The memo as a canvas (rendered, editable, searchable): {link(url, title)}")
 
 
 def memo_text_chunks(markdown: str, limit: int = MEMO_CHUNK) -> list[str]:

@@ -25,7 +25,6 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.slack import blocks
 from bot.slack import plan as planning
-from bot.slack.blocks import Message
 from bot.slack.faults import fault
 from bot.slack.payloads import Where
 from bot.slack.runner import Runner
@@ -236,6 +235,8 @@ class Outbox:
             self._send_upload(item, where)
         elif item.kind == "memo_text":
             self._send_memo_text(item, where)
+        elif item.kind == "canvas":
+            self._send_canvas(item, where)
         else:
             self.tables.give_up(item.id, self.owner, f"unknown kind {item.kind}")
 
@@ -345,17 +346,63 @@ class Outbox:
         if memo is None:
             self.tables.give_up(item.id, self.owner, "memo not found")
             return
-        messages = [
+        # Rendered Markdown (markdown_text), not raw Markdown in mrkdwn messages.
+        chunks = blocks.memo_text_chunks(memo.markdown, blocks.MARKDOWN_LIMIT)
+        messages: list[str | blocks.Message] = [
             blocks.notice(
                 f"I couldn't attach {blocks.MEMO_FILENAME}, so here is the memo as text. "
                 f"It is saved: `advisor memo export {memo.id}` prints it too."
             ),
-            *(Message(text=chunk, blocks=[]) for chunk in blocks.memo_text_chunks(memo.markdown)),
+            *chunks,
         ]
         for n in range(int(payload.get("sent") or 0), len(messages)):
-            self.api.post(where, messages[n])
+            said = messages[n]
+            if isinstance(said, str):
+                self.api.post_markdown(where, said)
+            else:
+                self.api.post(where, said)
             payload["sent"] = n + 1
             self.tables.progress(item.id, self.owner, payload)
+        self._delivered(item)
+
+    def _send_canvas(self, item: OutboxItem, where: Where) -> None:
+        """The memo as a canvas the channel can open and edit, linked in the thread. A
+        workspace that cannot have one (a free team, canvases off) keeps the file alone."""
+        memo = self.store.get_memo(str(item.payload["memo_id"]))
+        if memo is None:
+            self.tables.give_up(item.id, self.owner, "memo not found")
+            return
+        title = blocks.file_title(memo.use_case)
+        content = {"type": "markdown", "markdown": memo.markdown}
+        client = self.api.client
+        try:
+            try:
+                made = client.canvases_create(title=title, document_content=content)
+            except SlackApiError as err:
+                if _error(err) != "free_teams_cannot_create_non_tabbed_canvases":
+                    raise
+                # A free team's canvases live in a channel tab.
+                made = client.canvases_create(
+                    title=title, document_content=content, channel_id=where.channel
+                )
+            canvas_id = str(made["canvas_id"])
+            client.canvases_access_set(
+                canvas_id=canvas_id, access_level="write", channel_ids=[where.channel]
+            )
+        except SlackApiError as err:
+            if not _permanent(err):
+                raise
+            log.warning(
+                "advisor: no canvas for memo %s in thread %s (%s); the file is there",
+                memo.id,
+                item.interview_id,
+                _error(err),
+            )
+            self._delivered(item)
+            return
+        base = self.bot.url or "https://slack.com/"
+        url = f"{base.rstrip('/')}/docs/{self.bot.team_id}/{canvas_id}"
+        self.api.post(where, blocks.canvas_link(url, title))
         self._delivered(item)
 
     def _still_shown(self, item: OutboxItem) -> bool:

@@ -101,8 +101,13 @@ def memo_summary(memo: MemoReady | MemoRecord) -> Message:
 def of_memo(where: Where, memo: MemoReady | MemoRecord) -> Plan:
     """A finished interview's memo: the summary with its decision buttons, then the file."""
     memo_id = memo.memo_id if isinstance(memo, MemoReady) else memo.id
-    items = [post(where, memo_summary(memo)), upload(where, memo_id, None)]
+    items = [post(where, memo_summary(memo)), upload(where, memo_id, None), canvas(where, memo_id)]
     return Plan(items, memo_key(memo_id))
+
+
+def canvas(where: Where, memo_id: str) -> Item:
+    """The memo as a Slack canvas (rendered, editable, searchable), linked in the thread."""
+    return "canvas", {"channel": where.channel, "thread_ts": where.thread_ts, "memo_id": memo_id}
 
 
 def decided(where: Where, memo: MemoRecord) -> list[Item]:

@@ -57,6 +57,8 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views.publish": None,
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
+    "canvases.create": "canvases:write",  # the memo as a canvas
+    "canvases.access.set": "canvases:write",  # the channel may open and edit it
 }
 APP_TOKEN_METHODS = {"apps.connections.open": "connections:write"}  # Socket Mode, xapp- token
 

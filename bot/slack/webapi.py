@@ -178,6 +178,7 @@ class BotIdentity:
     bot_id: str
     team_id: str
     team: str
+    url: str = ""  # the workspace's address (auth.test ``url``), for links to canvases
 
 
 def whoami(client: WebClient) -> BotIdentity:
@@ -203,6 +204,7 @@ def whoami(client: WebClient) -> BotIdentity:
         bot_id=str(result.get("bot_id", "")),
         team_id=str(result.get("team_id", "")),
         team=str(result.get("team", "")),
+        url=str(result.get("url", "")),
     )
 
 
@@ -295,6 +297,14 @@ class WebApi:
             args["blocks"] = message["blocks"]
         if "metadata" in message:
             args["metadata"] = message["metadata"]
+        return self.client.chat_postMessage(**args)
+
+    def post_markdown(self, where: Where, markdown: str) -> Any:
+        """Standard Markdown that Slack renders (``markdown_text``: at most 12,000
+        characters, and never with ``text`` or ``blocks``)."""
+        args: dict[str, Any] = {"channel": where.channel, "markdown_text": markdown}
+        if where.thread_ts:
+            args["thread_ts"] = where.thread_ts
         return self.client.chat_postMessage(**args)
 
     def update(self, where: Where, ts: str, message: Message) -> None:
