@@ -789,6 +789,32 @@ class SlackSender:
         self.fake.add_user_message(event)
         return self.event(event), ts
 
+    def shortcut(
+        self, message: dict[str, Any], *, user: str = "U0ANA", callback_id: str = "advisor_decide"
+    ) -> Sent:
+        """A message shortcut on ``message``: a ``message_action`` payload, as Slack sends it."""
+        payload = {
+            "type": "message_action",
+            "token": "legacy-verification-token",
+            "action_ts": str(time.time()),
+            "team": {"id": TEAM, "domain": "acme"},
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM, "name": user.lower()},
+            "channel": {"id": message["channel"], "name": "ml-team"},
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": f"{next(self._ts)}.1.abc",
+            "response_url": f"http://127.0.0.1:{self.fake.port}/response/{next(self._ts)}",
+            "message_ts": message["ts"],
+            "message": {
+                k: v
+                for k, v in message.items()
+                if k in ("type", "user", "ts", "text", "thread_ts", "team")
+            },
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return self.post(body, "application/x-www-form-urlencoded")
+
     def click(
         self,
         message: dict[str, Any],

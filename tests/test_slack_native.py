@@ -356,3 +356,32 @@ def test_a_memo_whose_file_fails_is_posted_as_rendered_markdown(
     rendered = [c.args for c in fake.called("chat.postMessage") if "markdown_text" in c.args]
     assert rendered and all("text" not in a and "blocks" not in a for a in rendered)
     assert all(len(a["markdown_text"]) <= 12_000 for a in rendered)
+
+
+# --- "Decide with advisor" on a message --------------------------------------------------------
+
+
+def test_the_message_shortcut_starts_an_interview_in_that_messages_thread(
+    app: Running, fake: FakeSlack
+) -> None:
+    said = {
+        "type": "message",
+        "channel": CHANNEL,
+        "user": "U0BEN",
+        "text": "Should we fine-tune a model to route our support tickets?",
+        "ts": fake.next_ts(),
+        "team": TEAM,
+    }
+    fake.add_user_message(said)
+    assert app.send.shortcut(said, user="U0CHI").status == 200
+    app.idle()
+    iid = interview_id(TEAM, CHANNEL, str(said["ts"]))
+    record = app.engine.store.get_interview(iid)
+    assert record is not None and "route our support tickets" in record.use_case
+    assert record.origin["user_id"] == "U0CHI"
+    assert fake.questions(CHANNEL, str(said["ts"]))  # the first question is in its thread
+    before = len(fake.questions(CHANNEL, str(said["ts"])))
+    app.send.shortcut(said, user="U0CHI")  # again on the same message: no second interview
+    app.idle()
+    assert len(fake.questions(CHANNEL, str(said["ts"]))) <= before + 1
+    assert len(app.engine.store.list_interviews(prefix=f"{TEAM}:{CHANNEL}:")) == 1

@@ -26,7 +26,7 @@ from bot.slack.listeners import Listeners
 from bot.slack.lists import Lists
 from bot.slack.payloads import Where
 from bot.slack.plan import CANCELLED, memo_key
-from bot.slack.registry import ACTIONS, COMMAND, EVENTS, action_pattern
+from bot.slack.registry import ACTIONS, COMMAND, EVENTS, SHORTCUTS, action_pattern
 from bot.slack.runner import CountingExecutor, Runner
 from bot.slack.step import Engine, Steps
 from bot.slack.tables import SlackTables, new_owner, retire_owner
@@ -104,6 +104,8 @@ class SlackApp:
         }
         for action in ACTIONS:
             self.app.action(action_pattern(action))(actions[action])
+        for callback_id in SHORTCUTS:
+            self.app.shortcut(callback_id)(on.on_shortcut)
         self.app.error(on.on_error)
 
     def start(self) -> None:

@@ -118,6 +118,18 @@ class Listeners:
         if self._is_interview(iid):
             self.inbox.keep("reply", iid, where, said.data(), event_id=said.event_id)
 
+    def on_shortcut(self, ack: Any, body: dict[str, Any]) -> None:
+        """ "Decide with advisor" on a message (slash commands cannot run in a thread)."""
+        ack()
+        said = _usable(payloads.shortcut(body, self.bot.user_id))
+        if said is None:
+            return
+        iid = self._thread(said.where)
+        if self._is_interview(iid):  # already an interview: show where it stands
+            self.inbox.keep("reply", iid, said.where, {"text": ""}, event_id=said.event_id)
+            return
+        self._begin(iid, said.where, said, intro=True)
+
     def on_home(self, event: dict[str, Any]) -> None:
         user = _usable(payloads.home_opened(event))
         if user is None:

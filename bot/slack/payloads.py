@@ -209,6 +209,21 @@ def amended(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Amend
     return Amended(Where(channel, thread_ts, user), ts, text, _event_id(body))
 
 
+def shortcut(body: dict[str, Any], bot_user: str) -> Said | Ignored:
+    """ "Decide with advisor" on a message: an interview in that message's thread (its own
+    thread if it has none), with the message's words as the use case."""
+    message = object_of(body.get("message"))
+    channel = slack_id(object_of(body.get("channel")).get("id"))
+    user = slack_id(object_of(body.get("user")).get("id"))
+    ts = slack_ts(message.get("ts")) or slack_ts(body.get("message_ts"))
+    root = slack_ts(message.get("thread_ts")) or ts
+    if not channel or not user or not root:
+        return Ignored("a message shortcut without a channel, user or message")
+    text = blocks.from_slack(text_of(message.get("text")), bot_user)
+    key = text_of(body.get("trigger_id")) or root
+    return Said(Where(channel, root, user), text, True, f"shortcut:{key}", ts=ts)
+
+
 def home_opened(event: dict[str, Any]) -> str | Ignored | None:
     """The user who opened the app's Home tab (None: another tab)."""
     if event.get("tab") not in (None, "home"):

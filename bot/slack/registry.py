@@ -44,6 +44,9 @@ ACTIONS: tuple[str, ...] = (
     blocks.REVISE_ACTION,
 )
 
+# Message shortcuts (callback id -> the name people see in a message's menu).
+SHORTCUTS: dict[str, str] = {"advisor_decide": "Decide with advisor"}
+
 # Every Web API method this app calls, with the bot scope it needs (None: none needed).
 # files_upload_v2 is files.getUploadURLExternal + an upload POST + files.completeUploadExternal.
 METHOD_SCOPES: dict[str, str | None] = {
