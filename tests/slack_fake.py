@@ -105,6 +105,7 @@ class FakeSlack:
         self.fail_uploads = False
         self.refuse_blocks: str | None = None  # chat.* with blocks gets this error
         self.canvases: dict[str, dict[str, Any]] = {}
+        self.statuses: list[dict[str, Any]] = []  # assistant.threads.setStatus calls
         self.free_team = False  # canvases.create needs a channel_id (a tabbed canvas)
         self._failures: list[Failure] = []
         self._lock = threading.Lock()
@@ -462,6 +463,13 @@ class FakeSlack:
 
     def _api_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "error": "not_allowed_token_type"}  # the bot token: not for this
+
+    def _api_assistant_threads_setStatus(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, thread_ts = str(args.get("channel_id")), str(args.get("thread_ts"))
+        if (channel, thread_ts) not in self.messages:
+            return {"ok": False, "error": "invalid_thread_ts"}
+        self.statuses.append({"channel": channel, "thread_ts": thread_ts, **args})
+        return {"ok": True}
 
     def _api_canvases_create(self, args: dict[str, Any]) -> dict[str, Any]:
         if self.free_team and not args.get("channel_id"):

@@ -17,6 +17,7 @@ from slack_harness import (
     checkbox_state,
     fake,
     last_id,
+    run_app,
     start,
 )
 
@@ -385,3 +386,48 @@ def test_the_message_shortcut_starts_an_interview_in_that_messages_thread(
     app.idle()
     assert len(fake.questions(CHANNEL, str(said["ts"]))) <= before + 1
     assert len(app.engine.store.list_interviews(prefix=f"{TEAM}:{CHANNEL}:")) == 1
+
+
+# --- "is thinking…" while Claude works -------------------------------------------------------
+
+
+class QuietClaude:
+    """An LLM hook that reads nothing more (the offline reading stands) and writes no prose."""
+
+    def extract(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    def answer(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    def write_prose(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def test_the_thread_shows_claude_is_working_until_the_reply_lands(fake: FakeSlack) -> None:
+    from graph.interview import Interviews
+
+    running = run_app(fake, Interviews(llm=QuietClaude()))  # type: ignore[arg-type]
+    try:
+        thread = start(running, fake)
+        fake.statuses.clear()
+        since = len(fake.calls)
+        running.send.reply("classification", thread_ts=thread)
+        running.idle()
+        shown = [s for s in fake.statuses if s["thread_ts"] == thread]
+        assert shown and shown[0]["status"] == "is thinking…"
+        calls = fake.calls[since:]
+        status_at = next(
+            i for i, c in enumerate(calls) if c.method == "assistant.threads.setStatus"
+        )
+        posted_at = max(i for i, c in enumerate(calls) if c.method == "chat.postMessage")
+        assert status_at < posted_at  # set before the answer went out (which clears it)
+    finally:
+        running.stop()
+
+
+def test_without_claude_no_status_is_set(app: Running, fake: FakeSlack) -> None:
+    thread = start(app, fake)
+    app.send.reply("classification", thread_ts=thread)
+    app.idle()
+    assert not fake.called("assistant.threads.setStatus")

@@ -60,6 +60,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views.publish": None,
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
+    "assistant.threads.setStatus": "chat:write",  # "is thinking…" while Claude works
     "canvases.create": "canvases:write",  # the memo as a canvas
     "canvases.access.set": "canvases:write",  # the channel may open and edit it
 }

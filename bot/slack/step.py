@@ -76,6 +76,8 @@ BUSY_KEPT = (
     "I'm busy right now, so your reply is waiting in line. It is saved; "
     "I'll answer here as soon as I can."
 )
+WORKING = "is thinking…"
+WORKING_KINDS = ("start", "reply", "choose", "confirm", "edit", "delete")
 ALREADY_ANSWERED = (
     "That question was already answered, so I left it as it was. "
     "The current question is the latest one in this thread."
@@ -149,8 +151,11 @@ class Steps:
             else:
                 self.tables.start_inbox(item.id, key)
                 fault("before_answer")
+                working = self._working(where, item.kind)
                 plan = self._run(item, where, pending)
                 fault("after_answer")
+                if working and not any(kind == "post" for kind, _ in plan.items):
+                    self.api.set_status(where, "")  # nothing posted clears it: clear it here
             self.tables.enqueue(
                 iid,
                 plan.items,
@@ -158,6 +163,13 @@ class Steps:
                 forget_question=plan.forget_question,
                 finish_inbox=item.id,
             )
+
+    def _working(self, where: Where, kind: str) -> bool:
+        """While Claude reads or writes, the thread says so (Slack clears the status when
+        the reply lands). Only with Claude configured: offline steps take milliseconds."""
+        if getattr(self.engine, "llm", None) is None or kind not in WORKING_KINDS:
+            return False
+        return self.api.set_status(where, WORKING)
 
     def _run(self, item: InboxItem, where: Where, pending: Question | None) -> Plan:
         data, iid = item.payload, item.interview_id

@@ -336,6 +336,20 @@ class WebApi:
                 raise
             respond(text=message["text"], blocks=message["blocks"], response_type="ephemeral")
 
+    def set_status(self, where: Where, status: str) -> bool:
+        """The thread's status line (assistant.threads.setStatus; ``""`` clears it). A
+        nicety: False, and one debug line, if Slack will not show it here."""
+        if not where.channel or not where.thread_ts:
+            return False
+        try:
+            self.client.assistant_threads_setStatus(
+                channel_id=where.channel, thread_ts=where.thread_ts, status=status
+            )
+        except Exception as exc:
+            log.debug("advisor: no thread status in %s: %s", where.channel, exc)
+            return False
+        return True
+
     def permalink(self, channel: str, ts: str) -> str | None:
         try:
             return str(self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
