@@ -539,6 +539,12 @@ def file_title(use_case: str) -> str:
     return clip(title.replace("<", "‹").replace(">", "›"), 250)
 
 
+def canvas_markdown(markdown: str) -> str:
+    """The memo for a canvas: every ``<`` as an entity, so nothing a person typed can be read
+    as a Slack ping, mention or link (``<!channel>``); the canvas shows it as typed."""
+    return markdown.replace("<", "&lt;")
+
+
 def canvas_link(url: str, title: str) -> Message:
     """The thread's line pointing at the memo's canvas."""
     return notice(f"The memo as a canvas (rendered, editable, searchable): {link(url, title)}")

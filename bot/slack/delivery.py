@@ -373,7 +373,7 @@ class Outbox:
             self.tables.give_up(item.id, self.owner, "memo not found")
             return
         title = blocks.file_title(memo.use_case)
-        content = {"type": "markdown", "markdown": memo.markdown}
+        content = {"type": "markdown", "markdown": blocks.canvas_markdown(memo.markdown)}
         client = self.api.client
         try:
             try:
