@@ -25,6 +25,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
 from graph import questions as catalog
+from graph.amend import amended, still_shown
 from graph.answers import parse_command
 from graph.assessment import Assessment
 from graph.cost import Prices, load_prices
@@ -124,9 +125,11 @@ class Interviews(Steps):
         use_case: str,
         by: str,
         origin: dict[str, str] | None = None,
+        author_id: str = "",
     ) -> list[Turn]:
         """Open an interview; with an empty ``use_case`` the first question asks for it.
-        Starting an interview that exists already just shows where it stands."""
+        Starting an interview that exists already just shows where it stands. ``by`` is the
+        person's name (shown); ``author_id`` their stable id, kept with what they say."""
         if self.exists(interview_id):
             return self._where(interview_id)
         at = self.clock()
@@ -156,7 +159,12 @@ class Interviews(Steps):
         }
         if text:
             state["seq"] = self.store.record_answer(
-                interview_id, question_id=USE_CASE_ID, text=use_case[:MAX_STORED], by=by, at=at
+                interview_id,
+                question_id=USE_CASE_ID,
+                text=use_case[:MAX_STORED],
+                by=by,
+                at=at,
+                author_id=author_id,
             )
             profile, records = use_case_profile(use_case[:MAX_STORED], by=by, at=at)
             state["profile"] = profile.model_dump(mode="json")
@@ -164,7 +172,13 @@ class Interviews(Steps):
         return self._run(interview_id, state)
 
     def reply(
-        self, interview_id: str, text: str, *, by: str, pending: Question | None = None
+        self,
+        interview_id: str,
+        text: str,
+        *,
+        by: str,
+        author_id: str = "",
+        pending: Question | None = None,
     ) -> list[Turn]:
         """A typed reply in the thread or terminal: an answer, a command or a question.
 
@@ -173,10 +187,18 @@ class Interviews(Steps):
         now = None
         if pending is not None:
             now = _Now(pending.model_dump(mode="json", exclude={"seq"}), 0, pending.seq)
-        return self._resume(interview_id, text=text, values=None, by=by, now=now)
+        return self._resume(
+            interview_id, text=text, values=None, by=by, now=now, author_id=author_id
+        )
 
     def choose(
-        self, interview_id: str, question_id: str, values: list[str], *, by: str
+        self,
+        interview_id: str,
+        question_id: str,
+        values: list[str],
+        *,
+        by: str,
+        author_id: str = "",
     ) -> list[Turn]:
         """A button or checkbox answer to ``question_id``."""
         now = self._now(interview_id)
@@ -192,6 +214,7 @@ class Interviews(Steps):
                 by=by,
                 at=self.clock(),
                 values=values,
+                author_id=author_id,
             )
             return [
                 Reply(
@@ -199,9 +222,18 @@ class Interviews(Steps):
                     "To change an answer, reply 'change <what> to <value>'."
                 )
             ]
-        return self._resume(interview_id, text=", ".join(values), values=values, by=by, now=now)
+        return self._resume(
+            interview_id,
+            text=", ".join(values),
+            values=values,
+            by=by,
+            now=now,
+            author_id=author_id,
+        )
 
-    def confirm(self, interview_id: str, question_id: str, *, by: str) -> list[Turn]:
+    def confirm(
+        self, interview_id: str, question_id: str, *, by: str, author_id: str = ""
+    ) -> list[Turn]:
         """Keep the reading a confirmation of ``question_id`` shows (a Confirm button)."""
         now = self._now(interview_id)
         waiting = now.waiting or {}
@@ -212,7 +244,39 @@ class Interviews(Steps):
                     "To change an answer, reply 'change <what> to <value>'."
                 )
             ]
-        return self._resume(interview_id, text="yes", values=None, by=by, now=now, accept=True)
+        return self._resume(
+            interview_id,
+            text="yes",
+            values=None,
+            by=by,
+            now=now,
+            accept=True,
+            author_id=author_id,
+        )
+
+    def amend(
+        self, interview_id: str, seq: int, text: str | None, *, by: str, author_id: str = ""
+    ) -> list[Turn]:
+        """Answer ``seq`` was edited to ``text`` or (None) deleted: the store keeps the new
+        words (or none), and the interview re-reads it (graph/amend.py). ``[]`` if there is
+        no such answer or the interview waits for nothing."""
+        kept = self.store.answers(interview_id)
+        found = next((a for a in kept if a.seq == seq), None)
+        now = self._now(interview_id)
+        if found is None or now.waiting is None:
+            return []
+        latest = found.seq == kept[-1].seq
+        self.store.amend_answer(interview_id, seq, text=text)
+        amend = {"question_id": found.question_id, "text": text, "said": found.text}
+        payload = {
+            "amend": {**amend, "latest": latest},
+            "by": by,
+            "at": self.clock(),
+            "seq": now.seq,
+        }
+        pending = self.pending(interview_id)
+        turns = self._run(interview_id, Command(resume=payload), before=now.outbox)
+        return still_shown(turns, pending)
 
     def pending(self, interview_id: str) -> Question | None:
         """The question waiting for an answer, or None (finished, cancelled or unknown)."""
@@ -275,6 +339,7 @@ class Interviews(Steps):
         by: str,
         now: _Now | None = None,
         accept: bool = False,
+        author_id: str = "",
     ) -> list[Turn]:
         record = self.store.get_interview(interview_id)
         if record is None:
@@ -294,6 +359,7 @@ class Interviews(Steps):
             by=by,
             at=at,
             values=values,
+            author_id=author_id,
         )
         if waiting is None:
             if record.status == "cancelled":
@@ -546,6 +612,8 @@ class Interviews(Steps):
             spec = catalog.spec(question_id)
             # Nothing with side effects before this line: a resumed node reruns from the top.
             payload = interrupt(question_turn(spec, state).model_dump(mode="json"))
+            if payload.get("amend"):  # an earlier answer edited or deleted (graph/amend.py)
+                return {**amended(state, payload, pending=spec.id), "seq": _seq(payload, state)}
             return {**self._answer(spec, state, payload), "seq": _seq(payload, state)}
 
         node.__name__ = f"q_{question_id}"
@@ -613,6 +681,8 @@ class Interviews(Steps):
 
     def _review(self, state: State) -> dict[str, Any]:
         payload = interrupt({"kind": "done", "memo_id": state.get("memo_id")})
+        if payload.get("amend"):
+            return {**amended(state, payload, pending=None), "seq": _seq(payload, state)}
         return {**self._after_memo(state, payload), "seq": _seq(payload, state)}
 
 

@@ -503,6 +503,7 @@ def _prune(
                     found["checkpoints"] = saver.last.checkpoints
                     found["writes"] = saver.last.writes
                 found["answers"] = delete("answers", "interview_id = ?", (interview_id,))
+                delete("answer_messages", "interview_id = ?", (interview_id,))  # their Slack ts
                 gone = 0
                 if include_memos:
                     found["memos"] = delete("memos", "interview_id = ?", (interview_id,))

@@ -58,10 +58,11 @@ class AnswerRecord(BaseModel):
     interview_id: str
     seq: int
     question_id: str
-    by: str
+    by: str  # the person's name as it was when they answered: the memo's "who said what"
     at: str
     text: str
     values: list[str] | None = None
+    author_id: str = ""  # a stable id for the person (a front end's user id); "" if none
 
 
 class MemoRecord(BaseModel):
@@ -149,10 +150,14 @@ class Store:
                 "at": str,
                 "text": str,
                 "values": str,
+                "author_id": str,
             },
             pk=("interview_id", "seq"),
             if_not_exists=True,
         )
+        # Databases made before people were known by id: add the column (old rows stay "").
+        if "author_id" not in db.table("answers").columns_dict:
+            db.table("answers").add_column("author_id", str)
         db.table("memos").create(
             {
                 "id": str,
@@ -187,6 +192,7 @@ class Store:
         )
         db.table("memos").create_index(["interview_id"], if_not_exists=True)
         db.table("answers").create_index(["by"], if_not_exists=True)
+        db.table("answers").create_index(["author_id"], if_not_exists=True)
 
     # interviews -----------------------------------------------------------------------
 
@@ -243,12 +249,13 @@ class Store:
         status: InterviewStatus | None = None,
         *,
         prefix: str | None = None,
-        involving: tuple[str, str] | None = None,
+        involving: str | None = None,
         limit: int | None = None,
     ) -> list[InterviewRecord]:
         """Interviews, newest first. ``prefix``: ids starting with it (a Slack channel's
-        interviews share ``team:channel:``); ``involving``: (user id, name) of someone who
-        started the interview or answered in it."""
+        interviews share ``team:channel:``); ``involving``: the id of someone who started
+        the interview (``origin['user_id']``) or answered in it (``author_id``). By id, never
+        by name: two people may share a name, and a name can change."""
         clauses: list[str] = []
         args: list[Any] = []
         if status:
@@ -258,12 +265,11 @@ class Store:
             clauses.append("substr(id, 1, ?) = ?")
             args += [len(prefix), prefix]
         if involving is not None:
-            user_id, name = involving
             clauses.append(
                 "(json_extract(origin, '$.user_id') = ? OR id IN "
-                "(SELECT interview_id FROM answers WHERE by = ?))"
+                "(SELECT interview_id FROM answers WHERE author_id = ?))"
             )
-            args += [user_id, name]
+            args += [involving, involving]
         with self._lock:
             rows = list(
                 self.db.table("interviews").rows_where(
@@ -288,8 +294,10 @@ class Store:
         by: str,
         at: str | None = None,
         values: list[str] | None = None,
+        author_id: str = "",
     ) -> int:
-        """Keep what someone said, verbatim, before anything else can fail. Returns its seq."""
+        """Keep what someone said, verbatim, before anything else can fail. Returns its seq.
+        ``by`` is the name to show; ``author_id`` who it is (a front end's stable user id)."""
         stamp = at or utc_now()
         with self.write():
             seq = self.db.execute(
@@ -305,6 +313,7 @@ class Store:
                     "at": stamp,
                     "text": text,
                     "values": json.dumps(values) if values is not None else None,
+                    "author_id": author_id,
                 }
             )
             # An answer is activity: the interview's clock moves in the same transaction.
@@ -313,6 +322,28 @@ class Store:
                 [stamp, interview_id, stamp],
             )
         return int(seq)
+
+    def amend_answer(self, interview_id: str, seq: int, *, text: str | None) -> None:
+        """An answer edited (its new ``text``) or deleted (None: its words are removed,
+        the row stays so the seqs and who answered when stay whole)."""
+        with self.write():
+            self.db.execute(
+                'UPDATE answers SET text = ?, "values" = NULL WHERE interview_id = ? AND seq = ?',
+                [text or "", interview_id, seq],
+            )
+
+    def last_answer(self, interview_id: str) -> AnswerRecord | None:
+        """The latest answer kept for an interview (its seq names it)."""
+        with self._lock:
+            rows = list(
+                self.db.table("answers").rows_where(
+                    "interview_id = ?", [interview_id], order_by="seq desc", limit=1
+                )
+            )
+        for row in rows:
+            row["values"] = json.loads(row["values"]) if row["values"] else None
+            row["author_id"] = row.get("author_id") or ""
+        return AnswerRecord.model_validate(rows[0]) if rows else None
 
     def answers(self, interview_id: str) -> list[AnswerRecord]:
         with self._lock:
@@ -323,6 +354,7 @@ class Store:
             )
         for row in rows:
             row["values"] = json.loads(row["values"]) if row["values"] else None
+            row["author_id"] = row.get("author_id") or ""
         return [AnswerRecord.model_validate(row) for row in rows]
 
     # memos ----------------------------------------------------------------------------

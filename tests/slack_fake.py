@@ -41,7 +41,25 @@ APP_ID = "A0APP"
 APP_TOKEN = "xapp-1-A0APP-1-socketmodetoken"  # what apps.connections.open takes
 USERS = {"U0ANA": "Ana Lopez", "U0BEN": "Ben Okafor", "U0CHI": "Chi Nguyen"}
 
-_JSON_ARGS = ("blocks", "metadata", "view", "files", "attachments")
+_JSON_ARGS = (
+    "blocks",
+    "metadata",
+    "view",
+    "files",
+    "attachments",
+    "document_content",
+)
+
+
+def _text_chars(block: Any) -> int:
+    if isinstance(block, dict):
+        return sum(
+            len(v) if k == "text" and isinstance(v, str) else _text_chars(v)
+            for k, v in block.items()
+        )
+    if isinstance(block, list):
+        return sum(_text_chars(b) for b in block)
+    return 0
 
 
 @dataclass
@@ -85,6 +103,10 @@ class FakeSlack:
         self.responses: list[dict[str, Any]] = []  # posts to response_url
         self.errors: dict[str, str] = {}  # method -> Slack error code (ok: false)
         self.fail_uploads = False
+        self.refuse_blocks: str | None = None  # chat.* with blocks gets this error
+        self.canvases: dict[str, dict[str, Any]] = {}
+        self.statuses: list[dict[str, Any]] = []  # assistant.threads.setStatus calls
+        self.free_team = False  # canvases.create needs a channel_id (a tabbed canvas)
         self._failures: list[Failure] = []
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
@@ -336,7 +358,30 @@ class FakeSlack:
             "is_enterprise_install": False,
         }
 
+    def _refused(self, args: dict[str, Any]) -> dict[str, Any] | None:
+        """What Slack says of a message it will not take whatever the retries: blocks whose
+        text adds up past its practical limit, text past 40,000, or (``refuse_blocks``)
+        blocks this test's Slack refuses, such as ``invalid_blocks``."""
+        listed = args.get("blocks") or []
+        if listed and self.refuse_blocks:
+            return {"ok": False, "error": self.refuse_blocks}
+        if sum(_text_chars(b) for b in listed) > 12_000:
+            return {"ok": False, "error": "msg_blocks_too_long"}
+        if len(str(args.get("text") or "")) > 40_000:
+            return {"ok": False, "error": "msg_too_long"}
+        return None
+
     def _api_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        refused = self._refused(args)
+        if refused:
+            return refused
+        if args.get("markdown_text") is not None:
+            # Slack renders it; it may not come with text or blocks, nor pass 12,000.
+            if args.get("text") or args.get("blocks"):
+                return {"ok": False, "error": "invalid_arguments"}
+            if len(str(args["markdown_text"])) > 12_000:
+                return {"ok": False, "error": "msg_too_long"}
+            args = {**args, "text": args["markdown_text"]}
         ts = self.next_ts()
         msg = {
             "type": "message",
@@ -353,6 +398,9 @@ class FakeSlack:
         return {"ok": True, "channel": args["channel"], "ts": ts, "message": msg}
 
     def _api_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        refused = self._refused(args)
+        if refused:
+            return refused
         key = (args["channel"], args["ts"])
         if key not in self.messages:
             return {"ok": False, "error": "message_not_found"}
@@ -415,6 +463,41 @@ class FakeSlack:
 
     def _api_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "error": "not_allowed_token_type"}  # the bot token: not for this
+
+    def _api_assistant_threads_setStatus(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, thread_ts = str(args.get("channel_id")), str(args.get("thread_ts"))
+        if (channel, thread_ts) not in self.messages:
+            return {"ok": False, "error": "invalid_thread_ts"}
+        self.statuses.append({"channel": channel, "thread_ts": thread_ts, **args})
+        return {"ok": True}
+
+    def _api_canvases_create(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self.free_team and not args.get("channel_id"):
+            return {"ok": False, "error": "free_teams_cannot_create_non_tabbed_canvases"}
+        content = args.get("document_content") or {}
+        if isinstance(content, str):
+            content = json.loads(content)
+        if content and content.get("type") != "markdown":
+            return {"ok": False, "error": "invalid_arguments"}
+        canvas_id = f"F{next(self._ids):010d}"
+        self.canvases[canvas_id] = {
+            "title": args.get("title"),
+            "markdown": content.get("markdown", ""),
+            "channel_id": args.get("channel_id"),
+            "access": {},
+        }
+        return {"ok": True, "canvas_id": canvas_id}
+
+    def _api_canvases_access_set(self, args: dict[str, Any]) -> dict[str, Any]:
+        canvas = self.canvases.get(str(args.get("canvas_id")))
+        if canvas is None:
+            return {"ok": False, "error": "canvas_not_found"}
+        channels = args.get("channel_ids") or []
+        if isinstance(channels, str):
+            channels = json.loads(channels) if channels.startswith("[") else channels.split(",")
+        for channel in channels:
+            canvas["access"][channel] = args.get("access_level")
+        return {"ok": True}
 
     def _api_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         self.views.append(args)
@@ -594,6 +677,104 @@ class SlackSender:
         event = self.reply_event(text, thread_ts=thread_ts, user=user, channel=channel, **extra)
         return self.event(event, event_id=event_id, retry=retry)
 
+    def file_reply(
+        self,
+        text: str,
+        *,
+        thread_ts: str,
+        user: str = "U0ANA",
+        channel: str = "C0CHAN",
+        name: str = "screenshot.png",
+    ) -> Sent:
+        """A reply with a file attached, as Slack sends it: ``message`` with subtype
+        ``file_share``, the text alongside and the file in ``files``."""
+        file_id = f"F{next(self._ts):08d}"
+        file = {
+            "id": file_id,
+            "created": int(time.time()),
+            "timestamp": int(time.time()),
+            "name": name,
+            "title": name,
+            "mimetype": "image/png",
+            "filetype": "png",
+            "pretty_type": "PNG",
+            "user": user,
+            "user_team": TEAM,
+            "editable": False,
+            "size": 48213,
+            "mode": "hosted",
+            "is_external": False,
+            "external_type": "",
+            "is_public": True,
+            "public_url_shared": False,
+            "display_as_bot": False,
+            "username": "",
+            "url_private": f"https://files.slack.com/files-pri/{TEAM}-{file_id}/{name}",
+            "url_private_download": (
+                f"https://files.slack.com/files-pri/{TEAM}-{file_id}/download/{name}"
+            ),
+            "permalink": f"https://acme.slack.com/files/{user}/{file_id}/{name}",
+            "has_rich_preview": False,
+            "file_access": "visible",
+        }
+        event = self.reply_event(
+            text,
+            thread_ts=thread_ts,
+            user=user,
+            channel=channel,
+            subtype="file_share",
+            files=[file],
+            upload=False,
+            display_as_bot=False,
+        )
+        return self.event(event)
+
+    def edit(self, message: dict[str, Any], text: str) -> Sent:
+        """The person edits ``message`` (a reply ``reply_event`` made): Slack sends
+        ``message_changed`` with the edited message nested under ``message`` and the old one
+        under ``previous_message``; the event's own ts is new, the message keeps its ts."""
+        now = self.user_ts()
+        edited = {
+            **{k: v for k, v in message.items() if k not in ("channel", "event_ts")},
+            "text": text,
+            "edited": {"user": message["user"], "ts": now},
+        }
+        previous = {k: v for k, v in message.items() if k not in ("channel", "event_ts")}
+        self.fake.add_user_message({**edited, "channel": message["channel"]})
+        event = {
+            "type": "message",
+            "subtype": "message_changed",
+            "hidden": True,
+            "message": edited,
+            "channel": message["channel"],
+            "previous_message": previous,
+            "event_ts": now,
+            "ts": now,
+            "channel_type": "channel",
+        }
+        return self.event(event)
+
+    def delete(self, message: dict[str, Any]) -> Sent:
+        """The person deletes ``message``: ``message_deleted`` with ``deleted_ts`` and the
+        message as it was under ``previous_message`` (no ``user`` at the top)."""
+        now = self.user_ts()
+        with self.fake._lock:
+            self.fake.messages.pop((message["channel"], message["ts"]), None)
+        event = {
+            "type": "message",
+            "subtype": "message_deleted",
+            "hidden": True,
+            "deleted_ts": message["ts"],
+            "channel": message["channel"],
+            "previous_message": {
+                k: v for k, v in message.items() if k not in ("channel", "event_ts")
+            },
+            "event_ts": now,
+            "ts": now,
+            "channel_type": "channel",
+        }
+        return self.event(event)
+
     def mention(
         self,
         text: str,
@@ -615,6 +796,32 @@ class SlackSender:
             event["thread_ts"] = thread_ts
         self.fake.add_user_message(event)
         return self.event(event), ts
+
+    def shortcut(
+        self, message: dict[str, Any], *, user: str = "U0ANA", callback_id: str = "advisor_decide"
+    ) -> Sent:
+        """A message shortcut on ``message``: a ``message_action`` payload, as Slack sends it."""
+        payload = {
+            "type": "message_action",
+            "token": "legacy-verification-token",
+            "action_ts": str(time.time()),
+            "team": {"id": TEAM, "domain": "acme"},
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM, "name": user.lower()},
+            "channel": {"id": message["channel"], "name": "ml-team"},
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": f"{next(self._ts)}.1.abc",
+            "response_url": f"http://127.0.0.1:{self.fake.port}/response/{next(self._ts)}",
+            "message_ts": message["ts"],
+            "message": {
+                k: v
+                for k, v in message.items()
+                if k in ("type", "user", "ts", "text", "thread_ts", "team")
+            },
+        }
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return self.post(body, "application/x-www-form-urlencoded")
 
     def click(
         self,

@@ -198,7 +198,7 @@ def assessment(**extra: Any) -> dict[str, Any]:
 def test_memo_summary_shows_approach_rung_five_questions_and_decision_buttons() -> None:
     message = blocks.memo_summary("abc123", assessment(), use_case="Route <tickets>")
     text = all_text(message)
-    assert "Retrieval (RAG)" in text and "Next rung:* rag" in text
+    assert "Retrieval (RAG)" in text and "Next rung:* retrieval (RAG)" in text
     assert [t for t in mrkdwn_texts(message) if t.startswith(("✅", "❌", "❓"))] == [
         "✅ *Eval ceiling?*\n82% vs 90%",
         "❌ *Ladder?*\nRAG untried",

@@ -107,7 +107,24 @@ def _requests() -> dict[str, BoltRequest]:
         requests[action] = BoltRequest(
             body=urllib.parse.urlencode({"payload": json.dumps(payload)}), headers=form
         )
+    for callback_id in registry.SHORTCUTS:
+        payload = {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "team": {"id": "T"},
+            "user": {"id": "U"},
+        }
+        requests[callback_id] = BoltRequest(
+            body=urllib.parse.urlencode({"payload": json.dumps(payload)}), headers=form
+        )
     return requests
+
+
+def test_message_shortcuts_are_declared(manifest: dict[str, Any]) -> None:
+    declared = {s["callback_id"]: s for s in manifest["features"].get("shortcuts", [])}
+    assert set(declared) == set(registry.SHORTCUTS)
+    for callback_id, name in registry.SHORTCUTS.items():
+        assert declared[callback_id]["name"] == name and declared[callback_id]["type"] == "message"
 
 
 def test_every_registered_listener_is_in_the_registry_and_vice_versa(app: Any) -> None:

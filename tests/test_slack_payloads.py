@@ -49,7 +49,7 @@ def test_a_command_from_no_recognisable_person_has_no_where(user: Any) -> None:
 
 def test_a_mention_in_a_channel_starts_a_thread_at_its_own_message() -> None:
     said = payloads.mention({"event_id": "Ev1"}, event(text=f"<@{BOT}> route tickets"), BOT)
-    assert said == Said(Where("C0CHAN", "1.2", "U0ANA"), "route tickets", False, "Ev1")
+    assert said == Said(Where("C0CHAN", "1.2", "U0ANA"), "route tickets", False, "Ev1", ts="1.2")
 
 
 def test_a_mention_inside_a_thread_belongs_to_that_thread() -> None:
@@ -74,7 +74,9 @@ def test_a_reply_in_a_thread_is_read_as_said_by_its_author() -> None:
     said = payloads.reply(
         {"event_id": "Ev2"}, event(text="about 3,000, clean", thread_ts="1.0"), BOT
     )
-    assert said == Said(Where("C0CHAN", "1.0", "U0ANA"), "about 3,000, clean", True, "Ev2")
+    assert said == Said(
+        Where("C0CHAN", "1.0", "U0ANA"), "about 3,000, clean", True, "Ev2", ts="1.2"
+    )
 
 
 def test_also_sent_to_the_channel_is_still_a_reply() -> None:

@@ -117,7 +117,7 @@ def test_a_memo_is_its_summary_then_the_file_and_the_summary_says_who_decided() 
         decided_by="Chi Nguyen",
     )
     out = plan.of_turns(WHERE, [memo])
-    assert [kind for kind, _ in out.items] == ["post", "upload"]
+    assert [kind for kind, _ in out.items] == ["post", "upload", "canvas"]  # summary, file, canvas
     summary = texts(out.items)[0]
     assert "route tickets" in summary and "Accepted by Chi Nguyen" in summary
     assert "never posted" not in json.dumps(out.items)  # the file is read when it is sent

@@ -26,7 +26,7 @@ from bot.slack.listeners import Listeners
 from bot.slack.lists import Lists
 from bot.slack.payloads import Where
 from bot.slack.plan import CANCELLED, memo_key
-from bot.slack.registry import ACTIONS, COMMAND, EVENTS, action_pattern
+from bot.slack.registry import ACTIONS, COMMAND, EVENTS, SHORTCUTS, action_pattern
 from bot.slack.runner import CountingExecutor, Runner
 from bot.slack.step import Engine, Steps
 from bot.slack.tables import SlackTables, new_owner, retire_owner
@@ -87,6 +87,8 @@ class SlackApp:
         events: Mapping[str, Callable[..., None]] = {
             "app_mention": on.on_mention,
             "message": on.on_message,
+            "app_uninstalled": on.on_revoked,
+            "tokens_revoked": on.on_revoked,
             "app_home_opened": on.on_home,
         }
         for event in EVENTS:
@@ -95,12 +97,15 @@ class SlackApp:
             blocks.ANSWER_ACTION: on.on_answer,
             blocks.CHECKS_ACTION: on.on_tick,
             blocks.SUBMIT_ACTION: on.on_submit,
+            blocks.CONFIRM_ACTION: on.on_confirm,
             blocks.ACCEPT_ACTION: on.on_accept,
             blocks.REJECT_ACTION: on.on_reject,
             blocks.REVISE_ACTION: on.on_revise,
         }
         for action in ACTIONS:
             self.app.action(action_pattern(action))(actions[action])
+        for callback_id in SHORTCUTS:
+            self.app.shortcut(callback_id)(on.on_shortcut)
         self.app.error(on.on_error)
 
     def start(self) -> None:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, NotRequired, TypedDict
 
+from graph import labels
 from graph.turns import Citation, Ended, Question, Reply
 
 # Slack's limits (Block Kit reference): section text, blocks per message, message text,
@@ -21,11 +22,14 @@ SECTION_LIMIT = 3_000
 MAX_BLOCKS = 50
 MAX_HOME_BLOCKS = 100
 TEXT_LIMIT = 40_000
+BLOCKS_TEXT_LIMIT = 10_000  # all of a message's blocks together (bolt-js #2509, #2867)
+PLAIN_LIMIT = 3_900  # a plain-text fallback, well inside msg_too_long's limit
 LABEL_LIMIT = 75
 CHECKBOX_LIMIT = 10
 ACTIONS_LIMIT = 25
 HEADER_LIMIT = 150
 MEMO_CHUNK = 3_500  # memo posted as text when the upload fails: one readable message each
+MARKDOWN_LIMIT = 12_000  # chat.postMessage ``markdown_text``
 
 # Action ids. Slack wants them unique inside a message, so answer buttons and checkbox
 # groups carry a ":<n>" suffix; the app matches them by prefix.
@@ -35,6 +39,7 @@ SUBMIT_ACTION = "advisor_submit"
 ACCEPT_ACTION = "advisor_memo_accept"
 REJECT_ACTION = "advisor_memo_reject"
 REVISE_ACTION = "advisor_memo_revise"
+CONFIRM_ACTION = "advisor_confirm"  # keep the reading a confirmation shows
 
 # Message metadata event types (DESIGN.md section 7).
 QUESTION_EVENT = "advisor_question"
@@ -43,12 +48,6 @@ MEMO_EVENT = "advisor_memo"
 MEMO_FILENAME = "decision-memo.md"
 
 STATUS_ICON = {"yes": "✅", "no": "❌", "unknown": "❓"}
-APPROACH_LABEL = {
-    "prompt_engineering": "Prompt engineering",
-    "rag": "Retrieval (RAG)",
-    "fine_tuning": "Fine-tuning",
-    "hybrid": "Hybrid: fine-tune the core, RAG for the facts",
-}
 MEMO_STATUS_LABEL = {"proposed": "Proposed", "accepted": "Accepted", "rejected": "Rejected"}
 INTERVIEW_STATUS_LABEL = {"open": "in progress", "done": "memo written", "cancelled": "cancelled"}
 
@@ -172,11 +171,59 @@ def context(*texts: str) -> dict[str, Any]:
     }
 
 
-def fit(blocks: list[dict[str, Any]], limit: int = MAX_BLOCKS) -> list[dict[str, Any]]:
-    """At most ``limit`` blocks; a cut message says so in its last block."""
-    if len(blocks) <= limit:
-        return blocks
-    return [*blocks[: limit - 1], context("_… shortened to fit in one Slack message._")]
+def block_text(block: Any) -> int:
+    """How many characters of text a block (or any part of one) carries."""
+    if isinstance(block, dict):
+        return sum(
+            len(v) if k == "text" and isinstance(v, str) else block_text(v)
+            for k, v in block.items()
+        )
+    if isinstance(block, list):
+        return sum(block_text(b) for b in block)
+    return 0
+
+
+def fit(
+    blocks: list[dict[str, Any]], limit: int = MAX_BLOCKS, *, chars: int = BLOCKS_TEXT_LIMIT
+) -> list[dict[str, Any]]:
+    """At most ``limit`` blocks carrying at most ``chars`` characters of text in all (Slack
+    refuses a message whose blocks together say much more than ~12,000, however small each
+    block: msg_blocks_too_long). The longest sections are cut first, so buttons stay; a cut
+    message says so in its last block."""
+    cut = len(blocks) > limit
+    if cut:
+        blocks = blocks[: limit - 1]
+    excess = block_text(blocks) - chars + (len(SHORTENED) if not cut else 0)
+    if excess > 0:
+        cut = True
+        blocks = [dict(b) for b in blocks]
+        texts = [b for b in blocks if b.get("type") == "section" and "text" in b]
+        for block in sorted(texts, key=lambda b: -len(b["text"].get("text", ""))):
+            if excess <= 0:
+                break
+            said = str(block["text"].get("text", ""))
+            keep = max(100, len(said) - excess)
+            block["text"] = {**block["text"], "text": clip(said, keep)}
+            excess -= len(said) - len(block["text"]["text"])
+    return [*blocks, context(SHORTENED)] if cut else blocks
+
+
+SHORTENED = "_… shortened to fit in one Slack message._"
+
+
+def plain_fallback(message: Message, question: Question | None = None) -> Message:
+    """The same message as plain text only, for when Slack refuses its blocks for good
+    (invalid_blocks, msg_blocks_too_long): a question lists its options to type."""
+    if question is None:
+        return Message(text=clip(message["text"], PLAIN_LIMIT) or " ", blocks=[])
+    lines = [f"{progress(question)}: {question.text}"]
+    if question.hint:
+        lines.insert(0, f"⚠️ {question.hint}")
+    lines += [f"• {o.label}" for o in question.options]
+    lines.append(
+        "Reply in this thread with your answer (`skip`, `back`, `memo` and `cancel` work too)."
+    )
+    return Message(text=clip(escape("\n".join(lines)), PLAIN_LIMIT), blocks=[])
 
 
 def message(
@@ -198,10 +245,10 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
 
 
 def question_metadata(question: Question) -> dict[str, Any]:
-    return {
-        "event_type": QUESTION_EVENT,
-        "event_payload": {"question_id": question.id, "fields": list(question.fields)},
-    }
+    payload: dict[str, Any] = {"question_id": question.id, "fields": list(question.fields)}
+    if question.confirm:
+        payload.update(confirm=True, read=list(question.read))
+    return {"event_type": QUESTION_EVENT, "event_payload": payload}
 
 
 def progress(question: Question) -> str:
@@ -233,20 +280,38 @@ def _why(question: Question) -> list[dict[str, Any]]:
 
 def question_message(question: Question) -> Message:
     """A question: buttons for one choice, checkboxes and a submit button for several,
-    an example answer for free text; why we ask and how far along we are underneath."""
+    an example answer for free text; why we ask and how far along we are underneath. A
+    reading to confirm (``question.confirm``) comes back with the reading ticked (or its
+    button highlighted) and a *Confirm* button; fixing the ticks answers it anew."""
     blocks = _question_top(question)
+    read = set(question.read) if question.confirm else set()
+    confirm: list[dict[str, Any]] = []
+    if question.confirm:
+        if question.read_text and not question.hint.startswith("I read"):
+            said = f"I read: *{mrkdwn(question.read_text)}*"
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": clip(said, 3000)}})
+        confirm = [
+            {
+                "type": "button",
+                "action_id": CONFIRM_ACTION,
+                "text": plain("Confirm"),
+                "style": "primary",
+                "value": json.dumps({"question_id": question.id}),
+            }
+        ]
     if question.options and question.multi:
         elements: list[dict[str, Any]] = []
         for n, group in enumerate(_chunks(question.options, CHECKBOX_LIMIT)):
-            elements.append(
-                {
-                    "type": "checkboxes",
-                    "action_id": f"{CHECKS_ACTION}:{n}",
-                    "options": [
-                        {"text": plain(o.label), "value": clip(o.value, 150)} for o in group
-                    ],
-                }
-            )
+            shown = [{"text": plain(o.label), "value": clip(o.value, 150)} for o in group]
+            box: dict[str, Any] = {
+                "type": "checkboxes",
+                "action_id": f"{CHECKS_ACTION}:{n}",
+                "options": shown,
+            }
+            ticked = [b for b, o in zip(shown, group, strict=True) if o.value in read]
+            if ticked:  # a reading to confirm: the boxes come ticked with it
+                box["initial_options"] = ticked
+            elements.append(box)
         elements.append(
             {
                 "type": "button",
@@ -256,9 +321,12 @@ def question_message(question: Question) -> Message:
                 "value": json.dumps({"question_id": question.id}),
             }
         )
+        elements += confirm
         for group in _chunks(elements, ACTIONS_LIMIT):
             blocks.append({"type": "actions", "elements": list(group)})
         how = "Tick all that apply and press *Submit*, or type them in this thread."
+        if question.confirm:
+            how = "Press *Confirm* to keep what I read, or fix the ticks and press *Submit*."
     elif question.options:
         buttons = [
             {
@@ -266,14 +334,20 @@ def question_message(question: Question) -> Message:
                 "action_id": f"{ANSWER_ACTION}:{n}",
                 "text": plain(o.label),
                 "value": json.dumps({"question_id": question.id, "value": o.value}),
+                **({"style": "primary"} if o.value in read else {}),
             }
             for n, o in enumerate(question.options)
         ]
-        for group in _chunks(buttons, ACTIONS_LIMIT):
+        for group in _chunks(buttons + confirm, ACTIONS_LIMIT):
             blocks.append({"type": "actions", "elements": list(group)})
         how = "Press a button or type your answer in this thread."
+        if question.confirm:
+            how = "Press *Confirm* to keep what I read, or press the right answer."
     else:
         how = "Reply in this thread."
+        if question.confirm:
+            blocks.append({"type": "actions", "elements": confirm})
+            how = "Press *Confirm* to keep what I read, or type the right answer."
         if question.example:
             blocks.append(context(f"*A good answer looks like:* _{mrkdwn(question.example)}_"))
     blocks.extend(_why(question))
@@ -364,13 +438,13 @@ def parent_message(use_case: str, user_id: str) -> Message:
 
 
 def approach_label(approach: str | None) -> str:
-    return APPROACH_LABEL.get(approach or "", (approach or "unknown").replace("_", " "))
+    return labels.approach_label(approach)  # the names the memo and the terminal use
 
 
 def rung_label(rung: str | None) -> str:
     if not rung:
-        return "none: stop climbing (see the memo's next steps)"
-    return rung.replace("_", " ")
+        return f"{labels.NO_RUNG} (see the memo's next steps)"
+    return labels.rung_label(rung)
 
 
 def memo_metadata(memo_id: str, assessment: dict[str, Any]) -> dict[str, Any]:
@@ -463,6 +537,17 @@ def file_title(use_case: str) -> str:
     for look-alikes anyway so no client can ever read a mention or a link into one."""
     title = f"Decision memo: {use_case}" if use_case else "Decision memo"
     return clip(title.replace("<", "‹").replace(">", "›"), 250)
+
+
+def canvas_markdown(markdown: str) -> str:
+    """The memo for a canvas: every ``<`` as an entity, so nothing a person typed can be read
+    as a Slack ping, mention or link (``<!channel>``); the canvas shows it as typed."""
+    return markdown.replace("<", "&lt;")
+
+
+def canvas_link(url: str, title: str) -> Message:
+    """The thread's line pointing at the memo's canvas."""
+    return notice(f"The memo as a canvas (rendered, editable, searchable): {link(url, title)}")
 
 
 def memo_text_chunks(markdown: str, limit: int = MEMO_CHUNK) -> list[str]:

@@ -25,12 +25,11 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.slack import blocks
 from bot.slack import plan as planning
-from bot.slack.blocks import Message
 from bot.slack.faults import fault
 from bot.slack.payloads import Where
 from bot.slack.runner import Runner
 from bot.slack.tables import Item, OutboxItem, SlackTables
-from bot.slack.webapi import BotIdentity, WebApi, retry_after
+from bot.slack.webapi import REFUSED_CONTENT, BotIdentity, WebApi, retry_after
 from graph.store import Store
 from graph.turns import Question
 
@@ -43,12 +42,19 @@ _TRANSIENT_ERRORS = {
     "internal_error",
     "service_unavailable",
     "request_timeout",
-    "invalid_auth",  # a token being rotated: keep the messages until it works again
     "not_authed",
-    "account_inactive",
-    "token_revoked",
     "team_access_not_granted",
 }
+# The workspace's token no longer works: nothing can be sent there until one does. The
+# outbox stops (keeping everything) and asks auth.test now and then (Outbox.revoked).
+REVOKED = {"token_revoked", "invalid_auth", "account_inactive", "app_uninstalled"}
+
+
+REFUSED_NOTE = (
+    "Slack would not show my last message in this thread, even as plain text. "
+    "The interview is waiting for you: reply in the thread, or mention @advisor there to "
+    "see where it stands."
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,8 @@ class Outbox:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._loop: threading.Thread | None = None
+        self._revoked: str | None = None  # why this workspace's token stopped working
+        self._probe_at = 0.0
 
     # -- sending now ----------------------------------------------------------------------
 
@@ -110,10 +118,40 @@ class Outbox:
             )
             self._wake.set()
 
+    def revoked(self, reason: str) -> None:
+        """The workspace's token was revoked (or the app uninstalled): stop sending, keep
+        every message, and try the token again now and then (``_probe``)."""
+        with self._lock:
+            first, self._revoked = self._revoked is None, reason
+            self._probe_at = time.monotonic() + self.timings.cap
+        if first:
+            log.error(
+                "advisor: Slack says %s for team %s: sending is stopped (nothing is lost) "
+                "until a valid bot token works again",
+                reason,
+                self.bot.team_id,
+            )
+
+    def _probe(self) -> None:
+        """While revoked: is the token good again (auth.test)? Then send what waited."""
+        with self._lock:
+            if self._revoked is None or time.monotonic() < self._probe_at:
+                return
+            self._probe_at = time.monotonic() + self.timings.cap
+        try:
+            self.api.client.auth_test()
+        except Exception:
+            return
+        with self._lock:
+            self._revoked = None
+        log.warning("advisor: the bot token works again for team %s: sending", self.bot.team_id)
+
     def deliver(self, interview_id: str) -> None:
         """Send this thread's queued messages in order until none is left, one has to wait
         for a retry, or another process is sending them."""
         while True:
+            if self._revoked is not None:
+                return  # kept in the outbox; the loop sends it once a token works
             item = self.tables.claim_next(interview_id, self.owner)
             if item is None:
                 return
@@ -164,6 +202,7 @@ class Outbox:
         while not self._stop.is_set():
             wait = self.timings.poll
             try:
+                self._probe()
                 now = time.monotonic()
                 if now >= next_sweep:
                     sweep()
@@ -171,7 +210,8 @@ class Outbox:
                 if now >= next_prune:
                     self.tables.prune(older_than=self.timings.keep_sent)
                     next_prune = now + 600.0
-                ready, soonest = self.tables.outbox_due(self.owner)
+                revoked = self._revoked is not None  # nothing can be sent: only probe
+                ready, soonest = ([], None) if revoked else self.tables.outbox_due(self.owner)
                 for interview_id in ready:
                     self.deliver_later(interview_id)
                 if soonest is not None:
@@ -195,6 +235,8 @@ class Outbox:
             self._send_upload(item, where)
         elif item.kind == "memo_text":
             self._send_memo_text(item, where)
+        elif item.kind == "canvas":
+            self._send_canvas(item, where)
         else:
             self.tables.give_up(item.id, self.owner, f"unknown kind {item.kind}")
 
@@ -206,7 +248,17 @@ class Outbox:
             message = blocks.settled_message(Question.model_validate(payload["question"]))
         ts = self._already_sent(item, where, text=message["text"])
         if ts is None:
-            ts = str(self.api.post(where, message)["ts"])
+            question = payload.get("question")
+            fallback = blocks.plain_fallback(
+                message, Question.model_validate(question) if question else None
+            )
+            try:
+                ts = str(self.api.post(where, message, fallback)["ts"])
+            except SlackApiError as err:
+                if _error(err) not in REFUSED_CONTENT:
+                    raise
+                self._refused(item, where, err)
+                return
             fault("after_post")
         if not payload.get("question"):
             self._delivered(item, sent_ts=ts)
@@ -216,6 +268,23 @@ class Outbox:
         self._delivered(
             item, then=then, question=(str(payload["key"]), payload["question"], ts), sent_ts=ts
         )
+
+    def _refused(self, item: OutboxItem, where: Where, err: SlackApiError) -> None:
+        """Slack refused the message even as plain text: tell the person privately and
+        drop it (a question stays pending in the interview: a reply still answers it)."""
+        user = str(item.payload.get("user") or "")
+        if user:
+            person = Where(where.channel, where.thread_ts, user)
+            with contextlib.suppress(Exception):  # the log line below still says it
+                self.api.ephemeral(person, blocks.notice(REFUSED_NOTE))
+        log.error(
+            "advisor: gave up sending %s #%d for thread %s: %s (plain text refused too)",
+            item.kind,
+            item.id,
+            item.interview_id,
+            describe(err),
+        )
+        self.tables.give_up(item.id, self.owner, describe(err))
 
     def _delivered(
         self,
@@ -277,17 +346,63 @@ class Outbox:
         if memo is None:
             self.tables.give_up(item.id, self.owner, "memo not found")
             return
-        messages = [
+        # Rendered Markdown (markdown_text), not raw Markdown in mrkdwn messages.
+        chunks = blocks.memo_text_chunks(memo.markdown, blocks.MARKDOWN_LIMIT)
+        messages: list[str | blocks.Message] = [
             blocks.notice(
                 f"I couldn't attach {blocks.MEMO_FILENAME}, so here is the memo as text. "
                 f"It is saved: `advisor memo export {memo.id}` prints it too."
             ),
-            *(Message(text=chunk, blocks=[]) for chunk in blocks.memo_text_chunks(memo.markdown)),
+            *chunks,
         ]
         for n in range(int(payload.get("sent") or 0), len(messages)):
-            self.api.post(where, messages[n])
+            said = messages[n]
+            if isinstance(said, str):
+                self.api.post_markdown(where, said)
+            else:
+                self.api.post(where, said)
             payload["sent"] = n + 1
             self.tables.progress(item.id, self.owner, payload)
+        self._delivered(item)
+
+    def _send_canvas(self, item: OutboxItem, where: Where) -> None:
+        """The memo as a canvas the channel can open and edit, linked in the thread. A
+        workspace that cannot have one (a free team, canvases off) keeps the file alone."""
+        memo = self.store.get_memo(str(item.payload["memo_id"]))
+        if memo is None:
+            self.tables.give_up(item.id, self.owner, "memo not found")
+            return
+        title = blocks.file_title(memo.use_case)
+        content = {"type": "markdown", "markdown": blocks.canvas_markdown(memo.markdown)}
+        client = self.api.client
+        try:
+            try:
+                made = client.canvases_create(title=title, document_content=content)
+            except SlackApiError as err:
+                if _error(err) != "free_teams_cannot_create_non_tabbed_canvases":
+                    raise
+                # A free team's canvases live in a channel tab.
+                made = client.canvases_create(
+                    title=title, document_content=content, channel_id=where.channel
+                )
+            canvas_id = str(made["canvas_id"])
+            client.canvases_access_set(
+                canvas_id=canvas_id, access_level="write", channel_ids=[where.channel]
+            )
+        except SlackApiError as err:
+            if not _permanent(err):
+                raise
+            log.warning(
+                "advisor: no canvas for memo %s in thread %s (%s); the file is there",
+                memo.id,
+                item.interview_id,
+                _error(err),
+            )
+            self._delivered(item)
+            return
+        base = self.bot.url or "https://slack.com/"
+        url = f"{base.rstrip('/')}/docs/{self.bot.team_id}/{canvas_id}"
+        self.api.post(where, blocks.canvas_link(url, title))
         self._delivered(item)
 
     def _still_shown(self, item: OutboxItem) -> bool:
@@ -326,6 +441,10 @@ class Outbox:
         """Record a failed send. True if it was dropped for good (send the next one), False
         if it waits for a retry (and holds the ones behind it)."""
         described = describe(error)
+        if isinstance(error, SlackApiError) and _error(error) in REVOKED:
+            self.revoked(_error(error))
+            self.tables.retry_later(item.id, self.owner, described, time.time())
+            return False
         if _permanent(error) and (isinstance(error, SlackApiError) or item.attempts >= 3):
             log.error(
                 "advisor: gave up sending %s #%d for thread %s: %s",
@@ -355,6 +474,10 @@ class Outbox:
         self.tables.retry_later(item.id, self.owner, described, time.time() + delay)
         self._wake.set()
         return False
+
+
+def _error(error: SlackApiError) -> str:
+    return str(error.response.get("error") or "")
 
 
 def _permanent(error: Exception) -> bool:

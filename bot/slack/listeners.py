@@ -94,7 +94,7 @@ class Listeners:
         where, iid = said.where, self._thread(said.where)
         if said.in_thread and self._is_interview(iid):
             ts = payloads.slack_ts(event.get("ts"))
-            self.inbox.keep("reply", iid, where, {"text": said.text}, event_id=said.event_id, ts=ts)
+            self.inbox.keep("reply", iid, where, said.data(), event_id=said.event_id, ts=ts)
             return
         if said.word in HELP_WORDS:
             if self.inbox.first_time(said.event_id):
@@ -108,19 +108,46 @@ class Listeners:
         self._begin(iid, where, said, payloads.slack_ts(event.get("ts")), intro=True)
 
     def on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        edit = payloads.amended(body, event, self.bot.user_id)
+        if edit is not None:  # an answer edited or deleted: the step finds which one
+            iid = self._thread(edit.where)
+            if self._is_interview(iid):
+                kind = "delete" if edit.text is None else "edit"
+                self.inbox.keep(kind, iid, edit.where, edit.data(), event_id=edit.event_id)
+            return
         said = _usable(payloads.reply(body, event, self.bot.user_id))
         if said is None:
             return
         where, iid = said.where, self._thread(said.where)
         if self._is_interview(iid):
             ts = payloads.slack_ts(event.get("ts"))
-            self.inbox.keep("reply", iid, where, {"text": said.text}, event_id=said.event_id, ts=ts)
+            self.inbox.keep("reply", iid, where, said.data(), event_id=said.event_id, ts=ts)
+
+    def on_shortcut(self, ack: Any, body: dict[str, Any]) -> None:
+        """ "Decide with advisor" on a message (slash commands cannot run in a thread)."""
+        ack()
+        said = _usable(payloads.shortcut(body, self.bot.user_id))
+        if said is None:
+            return
+        iid = self._thread(said.where)
+        if self._is_interview(iid):  # already an interview: show where it stands
+            self.inbox.keep("reply", iid, said.where, {"text": ""}, event_id=said.event_id)
+            return
+        self._begin(iid, said.where, said, None, intro=True)
 
     def on_home(self, event: dict[str, Any]) -> None:
         user = _usable(payloads.home_opened(event))
         if user is None:
             return
         self._submit(f"home:{user}", Where("", None, user), partial(self.lists.home, user))
+
+    def on_revoked(self, event: dict[str, Any]) -> None:
+        """``app_uninstalled``, or ``tokens_revoked`` naming the bot's token: nothing can be
+        sent to this workspace until a valid token returns (the outbox keeps it all)."""
+        tokens = payloads.object_of(event.get("tokens"))
+        if event.get("type") == "tokens_revoked" and not tokens.get("bot"):
+            return  # only user tokens went: the bot's still works
+        self.steps.outbox.revoked(str(event.get("type") or "tokens_revoked"))
 
     # -- clicked --------------------------------------------------------------------------
 
@@ -134,6 +161,12 @@ class Listeners:
     def on_submit(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         self._keep_choice(payloads.submit_pressed(body, action), action)
+
+    def on_confirm(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        choice = _usable(payloads.confirm_pressed(body, action))
+        if choice is not None:
+            self.inbox.keep("confirm", self._thread(choice.where), choice.where, choice.data())
 
     def on_accept(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()

@@ -26,9 +26,11 @@ class Lists:
         self.api.ephemeral(where, blocks.list_message([self._row(r) for r in records]), respond)
 
     def home(self, user: str) -> None:
-        """The App Home: interviews this person started, or answered in, newest first."""
+        """The App Home: interviews this person started, or answered in, newest first. By
+        user id only: a shared or changed display name shows nobody else's interviews (a
+        private channel's use case and link stay with the people who took part)."""
         records = self.store.list_interviews(
-            prefix=f"{self.bot.team_id}:", involving=(user, self.names(user)), limit=25
+            prefix=f"{self.bot.team_id}:", involving=user, limit=25
         )
         view = blocks.home_view([self._row(r) for r in records])
         self.api.client.views_publish(user_id=user, view=view)

@@ -94,10 +94,39 @@ class Said:
     text: str  # Slack markup turned back into text, the bot's own mention dropped
     in_thread: bool  # posted inside an existing thread
     event_id: str | None
+    files: tuple[dict[str, Any], ...] = ()  # files shared with it (``shared_files``)
+    ts: str | None = None  # the message's own ts: an edit or deletion names it
 
     @property
     def word(self) -> str:
         return self.text.lower()
+
+    def data(self) -> dict[str, Any]:
+        """What the inbox keeps of it: the text, and the files (not downloaded) if any."""
+        data: dict[str, Any] = {"text": self.text, "ts": self.ts}
+        if self.files:
+            data["files"] = list(self.files)
+        return data
+
+
+# What is kept of a shared file: enough to fetch it later (url_private with the bot token),
+# never its content.
+FILE_FIELDS = ("id", "name", "title", "mimetype", "filetype", "size", "url_private")
+# Message subtypes that are a person's reply: plain, "also send to channel", a file with text.
+REPLY_SUBTYPES = (None, "thread_broadcast", "file_share")
+
+
+def shared_files(event: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """The files on a message, as Slack lists them (``files``), each cut to FILE_FIELDS; a
+    file without an id (or a ``file_access`` stub that is not shared with us) is left out."""
+    listed = event.get("files")
+    kept = []
+    for item in listed if isinstance(listed, list) else []:
+        file = object_of(item)
+        if not text_of(file.get("id")) or file.get("file_access") == "check_file_info":
+            continue
+        kept.append({k: file[k] for k in FILE_FIELDS if isinstance(file.get(k), str | int)})
+    return tuple(kept)
 
 
 def mention(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Said | Ignored | None:
@@ -109,14 +138,17 @@ def mention(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Said 
     if not channel or not user or not root:
         return Ignored("a mention without a channel, user or timestamp")
     text = blocks.from_slack(text_of(event.get("text")), bot_user)
-    return Said(Where(channel, root, user), text, thread_ts is not None, _event_id(body))
+    in_thread = thread_ts is not None
+    return Said(Where(channel, root, user), text, in_thread, _event_id(body), ts=ts)
 
 
 def reply(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Said | Ignored | None:
-    """A person's plain reply in a thread. Edits, deletions, joins, bot posts and every other
-    subtype are not answers; "also send to channel" replies are. A reply that mentions the
-    app is the mention event's to handle."""
-    if event.get("subtype") not in (None, "thread_broadcast"):
+    """A person's plain reply in a thread. "Also send to channel" replies are answers, and
+    so are replies with a file attached (``file_share``: the text is the answer, the files
+    are kept alongside). Edits and deletions are read by ``edited`` and ``deleted``; joins,
+    bot posts and every other subtype are not answers. A reply that mentions the app is the
+    mention event's to handle."""
+    if event.get("subtype") not in REPLY_SUBTYPES:
         return None
     user = text_of(event.get("user"))
     if event.get("bot_id") or not user or user == bot_user:
@@ -131,7 +163,65 @@ def reply(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Said | 
     if not channel:
         return Ignored("a reply without a channel")
     text = blocks.from_slack(raw, bot_user)
-    return Said(Where(channel, thread_ts, user), text, True, _event_id(body))
+    files = shared_files(event)
+    return Said(Where(channel, thread_ts, user), text, True, _event_id(body), files, slack_ts(ts))
+
+
+@dataclass(frozen=True)
+class Amended:
+    """A person's reply in a thread edited (``text``) or deleted (``text`` is None)."""
+
+    where: Where
+    ts: str  # the reply's own ts (an edit keeps it)
+    text: str | None
+    event_id: str | None
+
+    def data(self) -> dict[str, Any]:
+        return {"ts": self.ts, "text": self.text}
+
+
+def amended(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Amended | None:
+    """``message_changed`` (the edited message under ``message``, the old one under
+    ``previous_message``) or ``message_deleted`` (``deleted_ts``, the old one under
+    ``previous_message``) of a person's reply in a thread; None for anything else, such as
+    a bot's message, a thread's parent (Slack "changes" it when a reply arrives) or a link
+    preview added to a message whose text stayed the same."""
+    subtype = event.get("subtype")
+    if subtype not in ("message_changed", "message_deleted"):
+        return None
+    channel = slack_id(event.get("channel"))
+    before = object_of(event.get("previous_message"))
+    now = object_of(event.get("message")) if subtype == "message_changed" else {}
+    shown = now if subtype == "message_changed" else before
+    user = text_of(shown.get("user"))
+    thread_ts, ts = slack_ts(shown.get("thread_ts")), slack_ts(shown.get("ts"))
+    if subtype == "message_deleted":
+        ts = slack_ts(event.get("deleted_ts")) or ts
+    if not channel or not user or user == bot_user or shown.get("bot_id"):
+        return None
+    if not thread_ts or not ts or thread_ts == ts or shown.get("subtype") not in REPLY_SUBTYPES:
+        return None
+    if subtype == "message_deleted":
+        return Amended(Where(channel, thread_ts, user), ts, None, _event_id(body))
+    text = blocks.from_slack(text_of(now.get("text")), bot_user)
+    if text == blocks.from_slack(text_of(before.get("text")), bot_user):
+        return None  # an unfurl or a file added: the words are the same
+    return Amended(Where(channel, thread_ts, user), ts, text, _event_id(body))
+
+
+def shortcut(body: dict[str, Any], bot_user: str) -> Said | Ignored:
+    """ "Decide with advisor" on a message: an interview in that message's thread (its own
+    thread if it has none), with the message's words as the use case."""
+    message = object_of(body.get("message"))
+    channel = slack_id(object_of(body.get("channel")).get("id"))
+    user = slack_id(object_of(body.get("user")).get("id"))
+    ts = slack_ts(message.get("ts")) or slack_ts(body.get("message_ts"))
+    root = slack_ts(message.get("thread_ts")) or ts
+    if not channel or not user or not root:
+        return Ignored("a message shortcut without a channel, user or message")
+    text = blocks.from_slack(text_of(message.get("text")), bot_user)
+    key = text_of(body.get("trigger_id")) or root
+    return Said(Where(channel, root, user), text, True, f"shortcut:{key}", ts=ts)
 
 
 def home_opened(event: dict[str, Any]) -> str | Ignored | None:
@@ -245,6 +335,14 @@ def submit_pressed(body: dict[str, Any], action: dict[str, Any]) -> Choice | Ign
         return Ignored("a Submit with ticked boxes of another shape")
     values, labels = boxes
     return _choice(body, str(chosen.get("question_id")), values, labels or ["none of these"])
+
+
+def confirm_pressed(body: dict[str, Any], action: dict[str, Any]) -> Choice | Ignored | None:
+    """*Confirm* on a reading: an answer that keeps what the question shows (no values)."""
+    chosen = button_value(action)
+    if chosen is None:
+        return Ignored("a Confirm whose value is not a JSON object")
+    return _choice(body, str(chosen.get("question_id")), [], ["confirmed"])
 
 
 def _choice(

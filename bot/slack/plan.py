@@ -46,7 +46,9 @@ def memo_key(memo_id: str) -> str:
 
 
 def post(where: Where, message: Message) -> Item:
-    return "post", {"channel": where.channel, "thread_ts": where.thread_ts, "message": message}
+    # ``user``: who to tell privately if Slack refuses this message for good.
+    payload = {"channel": where.channel, "thread_ts": where.thread_ts, "message": message}
+    return "post", {**payload, "user": where.user}
 
 
 def update(where: Where, ts: str, message: Message) -> Item:
@@ -98,8 +100,13 @@ def memo_summary(memo: MemoReady | MemoRecord) -> Message:
 def of_memo(where: Where, memo: MemoReady | MemoRecord) -> Plan:
     """A finished interview's memo: the summary with its decision buttons, then the file."""
     memo_id = memo.memo_id if isinstance(memo, MemoReady) else memo.id
-    items = [post(where, memo_summary(memo)), upload(where, memo_id, None)]
+    items = [post(where, memo_summary(memo)), upload(where, memo_id, None), canvas(where, memo_id)]
     return Plan(items, memo_key(memo_id))
+
+
+def canvas(where: Where, memo_id: str) -> Item:
+    """The memo as a Slack canvas (rendered, editable, searchable), linked in the thread."""
+    return "canvas", {"channel": where.channel, "thread_ts": where.thread_ts, "memo_id": memo_id}
 
 
 def decided(where: Where, memo: MemoRecord) -> list[Item]:

@@ -19,6 +19,9 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "app_mention": ("app_mention",),
     "message": ("message.channels", "message.groups"),  # replies in public/private threads
     "app_home_opened": ("app_home_opened",),
+    # The workspace took the app or its token away: stop sending until a token works.
+    "app_uninstalled": ("app_uninstalled",),
+    "tokens_revoked": ("tokens_revoked",),
 }
 # Bot scope each subscribed event needs (None: no scope).
 EVENT_SCOPES: dict[str, str | None] = {
@@ -26,6 +29,8 @@ EVENT_SCOPES: dict[str, str | None] = {
     "message.channels": "channels:history",
     "message.groups": "groups:history",
     "app_home_opened": None,
+    "app_uninstalled": None,
+    "tokens_revoked": None,
 }
 
 # Block Kit action ids (bot/slack/blocks.py builds the messages that carry them).
@@ -33,10 +38,14 @@ ACTIONS: tuple[str, ...] = (
     blocks.ANSWER_ACTION,
     blocks.CHECKS_ACTION,
     blocks.SUBMIT_ACTION,
+    blocks.CONFIRM_ACTION,
     blocks.ACCEPT_ACTION,
     blocks.REJECT_ACTION,
     blocks.REVISE_ACTION,
 )
+
+# Message shortcuts (callback id -> the name people see in a message's menu).
+SHORTCUTS: dict[str, str] = {"advisor_decide": "Decide with advisor"}
 
 # Every Web API method this app calls, with the bot scope it needs (None: none needed).
 # files_upload_v2 is files.getUploadURLExternal + an upload POST + files.completeUploadExternal.
@@ -51,6 +60,9 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views.publish": None,
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
+    "assistant.threads.setStatus": "chat:write",  # "is thinking…" while Claude works
+    "canvases.create": "canvases:write",  # the memo as a canvas
+    "canvases.access.set": "canvases:write",  # the channel may open and edit it
 }
 APP_TOKEN_METHODS = {"apps.connections.open": "connections:write"}  # Socket Mode, xapp- token
 

@@ -38,15 +38,41 @@ class Engine(Protocol):
     store: Store
 
     def start(
-        self, interview_id: str, *, use_case: str, by: str, origin: dict[str, str] | None = None
+        self,
+        interview_id: str,
+        *,
+        use_case: str,
+        by: str,
+        origin: dict[str, str] | None = None,
+        author_id: str = "",
     ) -> list[Any]: ...
 
     def reply(
-        self, interview_id: str, text: str, *, by: str, pending: Question | None = None
+        self,
+        interview_id: str,
+        text: str,
+        *,
+        by: str,
+        author_id: str = "",
+        pending: Question | None = None,
     ) -> list[Any]: ...
 
     def choose(
-        self, interview_id: str, question_id: str, values: list[str], *, by: str
+        self,
+        interview_id: str,
+        question_id: str,
+        values: list[str],
+        *,
+        by: str,
+        author_id: str = "",
+    ) -> list[Any]: ...
+
+    def amend(
+        self, interview_id: str, seq: int, text: str | None, *, by: str, author_id: str = ""
+    ) -> list[Any]: ...
+
+    def confirm(
+        self, interview_id: str, question_id: str, *, by: str, author_id: str = ""
     ) -> list[Any]: ...
 
     def pending(self, interview_id: str) -> Question | None: ...
@@ -58,6 +84,8 @@ BUSY_KEPT = (
     "I'm busy right now, so your reply is waiting in line. It is saved; "
     "I'll answer here as soon as I can."
 )
+WORKING = "is thinking…"
+WORKING_KINDS = ("start", "reply", "choose", "confirm", "edit", "delete")
 ALREADY_ANSWERED = (
     "That question was already answered, so I left it as it was. "
     "The current question is the latest one in this thread."
@@ -173,8 +201,11 @@ class Steps:
         else:
             self.tables.start_inbox(item.id, key)
             fault("before_answer")
+            working = self._working(where, item.kind)
             plan = self._not_for_pending(item, where, pending) or self._run(item, where, pending)
             fault("after_answer")
+            if working and not any(kind == "post" for kind, _ in plan.items):
+                self.api.set_status(where, "")  # nothing posted clears it: clear it here
         self.tables.enqueue(
             iid,
             plan.items,
@@ -206,14 +237,29 @@ class Steps:
         log.info("advisor: reply #%d in thread %s was for an answered question", item.id, iid)
         return Plan([planning.post(where, blocks.notice(ANSWERED_BEFORE_YOU))])
 
+    def _working(self, where: Where, kind: str) -> bool:
+        """While Claude reads or writes, the thread says so (Slack clears the status when
+        the reply lands). Only with Claude configured: offline steps take milliseconds."""
+        if getattr(self.engine, "llm", None) is None or kind not in WORKING_KINDS:
+            return False
+        return self.api.set_status(where, WORKING)
+
     def _run(self, item: InboxItem, where: Where, pending: Question | None) -> Plan:
         data, iid = item.payload, item.interview_id
         if item.kind == "start":
             use_case, intro = str(data.get("use_case") or ""), bool(data.get("intro"))
             return self._start(iid, where, use_case, intro, pending)
         if item.kind == "reply":
-            return self._reply(iid, where, str(data.get("text") or ""), pending)
-        if item.kind == "choose":
+            plan = self._reply(iid, where, str(data.get("text") or ""), pending)
+            if data.get("ts"):  # which answer this message gave, for its edits and deletion
+                last = self.store.last_answer(iid)
+                if last is not None and last.author_id == where.user:
+                    self.tables.note_answer(iid, str(data["ts"]), last.seq)
+            return plan
+        if item.kind in ("edit", "delete"):
+            text = None if item.kind == "delete" else str(data.get("text") or "")
+            return self._amend(iid, where, str(data.get("ts") or ""), text)
+        if item.kind in ("choose", "confirm"):
             return self._choose(
                 iid,
                 where,
@@ -222,6 +268,7 @@ class Steps:
                 [str(v) for v in data.get("labels") or []],
                 data.get("message") or {},
                 pending,
+                confirm=item.kind == "confirm",
             )
         log.warning("advisor: unknown inbox item %s for thread %s", item.kind, iid)
         return Plan()
@@ -245,7 +292,10 @@ class Steps:
         link = self.api.permalink(where.channel, where.thread_ts)
         if link:
             origin["permalink"] = link
-        turns = self.engine.start(iid, use_case=use_case, by=self.names(where.user), origin=origin)
+        # People are known by their user id; the name is only a snapshot for the memo.
+        turns = self.engine.start(
+            iid, use_case=use_case, by=self.names(where.user), origin=origin, author_id=where.user
+        )
         plan = planning.of_turns(where, turns)
         plan.items[:0] = first
         return plan
@@ -255,7 +305,9 @@ class Steps:
             return Plan()
         if not text:  # a bare @advisor in the thread: show where the interview stands
             return planning.of_turns(where, [before] if before else [])
-        turns = self.engine.reply(iid, text, by=self.names(where.user), pending=before)
+        turns = self.engine.reply(
+            iid, text, by=self.names(where.user), author_id=where.user, pending=before
+        )
         live = planning.live_question(self.tables.thread(iid))
         retire, forget = planning.retire_typed(where, before, planning.asked(turns), live, text)
         plan = planning.of_turns(where, turns)
@@ -264,6 +316,14 @@ class Steps:
         plan.items.extend(retire)
         plan.forget_question = forget
         return plan
+
+    def _amend(self, iid: str, where: Where, ts: str, text: str | None) -> Plan:
+        """A reply edited or deleted: if it was an answer, the interview re-reads it."""
+        seq = self.tables.answer_of(iid, ts) if ts else None
+        if seq is None:
+            return Plan()  # not an answer (a remark, a message from before the interview)
+        turns = self.engine.amend(iid, seq, text, by=self.names(where.user), author_id=where.user)
+        return planning.of_turns(where, turns)
 
     def _choose(
         self,
@@ -274,8 +334,12 @@ class Steps:
         labels: list[str],
         message: dict[str, Any],
         pending: Question | None,
+        *,
+        confirm: bool = False,
     ) -> Plan:
-        if pending is None or pending.id != question_id:
+        if confirm and pending is not None and pending.id == question_id:
+            labels = [pending.read_text or "confirmed"]
+        if pending is None or pending.id != question_id or (confirm and not pending.confirm):
             # A second click, or a click on an old question: nothing to answer. Take the
             # buttons off that message and tell only the person who clicked.
             try:
@@ -283,7 +347,11 @@ class Steps:
             except Exception as exc:  # a private note is a nicety; the tidy-up still goes out
                 log.warning("advisor: no ephemeral note in thread %s: %s", iid, exc)
             return Plan(planning.strip_buttons(where, message))
-        turns = self.engine.choose(iid, question_id, values, by=self.names(where.user))
+        by = self.names(where.user)
+        if confirm:  # keep the reading shown, as the person confirmed it
+            turns = self.engine.confirm(iid, question_id, by=by, author_id=where.user)
+        else:
+            turns = self.engine.choose(iid, question_id, values, by=by, author_id=where.user)
         live = planning.live_question(self.tables.thread(iid))
         answered = ", ".join(labels)
         done, forget = planning.retire_clicked(

@@ -561,6 +561,24 @@ class SlackTables:
             gone += db.execute("DELETE FROM inbox WHERE done_at < ?", [cutoff(older_than)]).rowcount
         return int(gone)
 
+    # answer messages: a Slack message ts -> the engine's answer seq -----------------
+
+    def note_answer(self, interview_id: str, ts: str, seq: int) -> None:
+        with self.store.write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO answer_messages (interview_id, ts, seq) VALUES (?, ?, ?)",
+                [interview_id, ts, seq],
+            )
+
+    def answer_of(self, interview_id: str, ts: str) -> int | None:
+        """The seq of the answer the message ``ts`` gave, or None (it gave none)."""
+        with self.store.read() as db:
+            row = db.execute(
+                "SELECT seq FROM answer_messages WHERE interview_id = ? AND ts = ?",
+                [interview_id, ts],
+            ).fetchone()
+        return int(row[0]) if row else None
+
 
 def _create_tables(db: Any) -> None:
     db.table("outbox").create(
@@ -619,6 +637,13 @@ def _create_tables(db: Any) -> None:
             "held_at": float,
         },
         pk="interview_id",
+        if_not_exists=True,
+    )
+    # Which Slack message was which answer: an edit or deletion names only the message's ts
+    # (the engine's answers know nothing of Slack).
+    db.table("answer_messages").create(
+        {"interview_id": str, "ts": str, "seq": int},
+        pk=("interview_id", "ts"),
         if_not_exists=True,
     )
     # The work still to do is a small slice of each table: partial indexes find it.

@@ -212,6 +212,7 @@ class BotIdentity:
     bot_id: str
     team_id: str
     team: str
+    url: str = ""  # the workspace's address (auth.test ``url``), for links to canvases
 
 
 def whoami(client: WebClient) -> BotIdentity:
@@ -240,6 +241,7 @@ def whoami(client: WebClient) -> BotIdentity:
         bot_id=str(result.get("bot_id", "")),
         team_id=str(result.get("team_id", "")),
         team=str(result.get("team", "")),
+        url=str(result.get("url", "")),
     )
 
 
@@ -280,6 +282,22 @@ class Names:
         return name
 
 
+# Slack refusing what a message says (not that it was sent): the same words as plain text
+# may still get through.
+REFUSED_CONTENT = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "too_many_attachments",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+        "metadata_must_be_sent_from_app",
+    }
+)
+
 # --- calls made directly (not through the outbox) -------------------------------------------
 
 
@@ -290,7 +308,20 @@ class WebApi:
     def __init__(self, client: WebClient) -> None:
         self.client = client
 
-    def post(self, where: Where, message: Message) -> Any:
+    def post(self, where: Where, message: Message, fallback: Message | None = None) -> Any:
+        """Post ``message``; if Slack refuses its blocks for good (REFUSED_CONTENT), the
+        same words as plain text (``fallback``, or the message's own text). A refusal of
+        that too raises."""
+        try:
+            return self._post(where, message)
+        except SlackApiError as err:
+            code = str(err.response.get("error") or "")
+            if code not in REFUSED_CONTENT or not (message["blocks"] or "metadata" in message):
+                raise
+            log.warning("advisor: Slack refused a message (%s); sending it as plain text", code)
+            return self._post(where, fallback or blocks.plain_fallback(message))
+
+    def _post(self, where: Where, message: Message) -> Any:
         args: dict[str, Any] = {
             "channel": where.channel,
             "text": message["text"],
@@ -303,6 +334,14 @@ class WebApi:
             args["blocks"] = message["blocks"]
         if "metadata" in message:
             args["metadata"] = message["metadata"]
+        return self.client.chat_postMessage(**args)
+
+    def post_markdown(self, where: Where, markdown: str) -> Any:
+        """Standard Markdown that Slack renders (``markdown_text``: at most 12,000
+        characters, and never with ``text`` or ``blocks``)."""
+        args: dict[str, Any] = {"channel": where.channel, "markdown_text": markdown}
+        if where.thread_ts:
+            args["thread_ts"] = where.thread_ts
         return self.client.chat_postMessage(**args)
 
     def update(self, where: Where, ts: str, message: Message) -> None:
@@ -334,6 +373,20 @@ class WebApi:
                 raise
             respond(text=message["text"], blocks=message["blocks"], response_type="ephemeral")
 
+    def set_status(self, where: Where, status: str) -> bool:
+        """The thread's status line (assistant.threads.setStatus; ``""`` clears it). A
+        nicety: False, and one debug line, if Slack will not show it here."""
+        if not where.channel or not where.thread_ts:
+            return False
+        try:
+            self.client.assistant_threads_setStatus(
+                channel_id=where.channel, thread_ts=where.thread_ts, status=status
+            )
+        except Exception as exc:
+            log.debug("advisor: no thread status in %s: %s", where.channel, exc)
+            return False
+        return True
+
     def permalink(self, channel: str, ts: str) -> str | None:
         try:
             return str(self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
@@ -343,21 +396,25 @@ class WebApi:
 
     def say(self, where: Where, message: Message) -> None:
         """Straight to Slack, not through the outbox (for when the database is the problem)."""
-        try:
-            if where.thread_ts:
-                self.post(where, message)
-            elif where.channel and where.user:
-                self.ephemeral(where, message)
-        except Exception:
-            log.exception("advisor: could not tell %s", where.channel or "-")
+        self._privately(where, message, None)
 
     def apologise(self, where: Where, respond: Respond | None) -> None:
+        self._privately(where, blocks.notice(APOLOGY), respond)
+
+    def _privately(self, where: Where, message: Message, respond: Respond | None) -> None:
+        """To the person who triggered it, ephemeral (in the thread when there is one): an
+        apology or "busy" is theirs, not the channel's. Without a person, in the thread."""
         try:
+            if where.channel and where.user:
+                try:
+                    self.ephemeral(where, message, respond)
+                    return
+                except SlackApiError:
+                    if not where.thread_ts:
+                        raise
             if where.thread_ts:
-                self.post(where, blocks.notice(APOLOGY))
+                self.post(where, message)
             elif respond is not None:
-                respond(text=APOLOGY, response_type="ephemeral")
-            elif where.channel and where.user:
-                self.ephemeral(where, blocks.notice(APOLOGY))
+                respond(text=message["text"], response_type="ephemeral")
         except Exception:
-            log.exception("advisor: could not apologise in %s", where.channel or "-")
+            log.exception("advisor: could not tell %s", where.channel or "-")
