@@ -27,7 +27,9 @@ from graph import questions as catalog
 from graph.answers import parse_command
 from graph.assessment import Assessment
 from graph.cost import Prices, load_prices
+from graph.evidence import EvalEvidence, TrainingEvidence
 from graph.followups import FollowUps, reply
+from graph.interview_evidence import add_evidence
 from graph.memo import FIELD_LABELS, card_citation, render_memo
 from graph.policy import assess
 from graph.profile import Profile, Provenance
@@ -193,6 +195,13 @@ class Interviews(Steps):
                 )
             ]
         return self._resume(interview_id, text="yes", values=None, by=by, now=now, accept=True)
+
+    def add_evidence(
+        self, interview_id: str, result: EvalEvidence | TrainingEvidence, *, by: str
+    ) -> list[Turn]:
+        """A measured file (graph.evidence) shared by ``by``: its facts fill the profile with
+        provenance and the questions they settle are skipped (graph/interview_evidence.py)."""
+        return add_evidence(self, interview_id, result, by=by)
 
     def pending(self, interview_id: str) -> Question | None:
         """The question waiting for an answer, or None (finished, cancelled or unknown)."""
