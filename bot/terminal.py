@@ -18,6 +18,7 @@ import click
 
 from bot.invocation import advisor_command, who
 from bot.llm import optional_llm
+from bot.terminal_evidence import evidence_path, share_file
 from graph.interview import Interviews
 from graph.memo import APPROACH_NAMES, RUNG_NAMES
 from graph.store import MemoRecord, Store
@@ -273,12 +274,20 @@ def _show(face: Face, turns: Sequence[Turn], store: Store) -> Shown:
     help="Where the finished memo is written.",
 )
 @click.option("--name", help="Who is answering (default: your login name).")
+@click.option(
+    "--evidence",
+    "evidence",
+    multiple=True,
+    metavar="FILE",
+    help="An eval or training file to measure (repeatable); see 'advisor evidence check'.",
+)
 def chat(
     use_case: tuple[str, ...],
     jsonl: bool,
     resume_id: str | None,
     memo_dir: Path,
     name: str | None,
+    evidence: tuple[str, ...] = (),
 ) -> None:
     """Run the interview in this terminal and write the decision memo to memos/.
 
@@ -306,13 +315,28 @@ def chat(
     )
     face.intro(interview_id, resumed)
     text = " ".join(use_case).strip()
-    _converse(face, service, interview_id, by, use_case="" if resumed else text, resumed=resumed)
+    _converse(
+        face,
+        service,
+        interview_id,
+        by,
+        use_case="" if resumed else text,
+        resumed=resumed,
+        files=evidence,
+    )
     if llm is not None and isinstance(face, Pretty):
         face.usage(service.store.usage(interview_id))
 
 
 def _converse(
-    face: Face, service: Interviews, interview_id: str, by: str, *, use_case: str, resumed: bool
+    face: Face,
+    service: Interviews,
+    interview_id: str,
+    by: str,
+    *,
+    use_case: str,
+    resumed: bool,
+    files: Sequence[str] = (),
 ) -> None:
     """Ask and answer until the interview ends or input runs out. After the memo the
     session goes on: ``change …``, ``back``, ``why?`` and questions work as before, a change
@@ -325,6 +349,8 @@ def _converse(
     )
     if _show(face, turns, service.store).ended:
         return
+    for path in files:  # --evidence: measured before the first answer, so it skips questions
+        _show(face, share_file(service, interview_id, path, by=by), service.store)
     while True:
         waiting = service.pending(interview_id)
         if waiting is None and isinstance(face, Pretty):
@@ -352,6 +378,10 @@ def _converse(
                     face.say("(type an answer, or 'help')", dim=True)
                 if waiting is None or isinstance(face, Pretty):
                     continue  # an empty line keeps a reading; otherwise it says nothing
-        turns = service.reply(interview_id, answer, by=by)
+        shared = evidence_path(answer)
+        if shared is not None:
+            turns = share_file(service, interview_id, shared, by=by)
+        else:
+            turns = service.reply(interview_id, answer, by=by)
         if _show(face, turns, service.store).ended:
             return
