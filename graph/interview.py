@@ -29,7 +29,7 @@ from graph.assessment import Assessment
 from graph.cost import Prices, load_prices
 from graph.evidence import EvalEvidence, TrainingEvidence
 from graph.followups import FollowUps, reply
-from graph.interview_evidence import add_evidence
+from graph.interview_evidence import add_evidence, evidence_rows
 from graph.memo import FIELD_LABELS, card_citation, render_memo
 from graph.policy import assess
 from graph.profile import Profile, Provenance
@@ -565,6 +565,7 @@ class Interviews(Steps):
             question_for=_question_text,
             prose=prose,
             memo_ref=f"`{memo_id}` (version {version})",
+            evidence=evidence_rows(self.store, interview_id),
         )
         record = self.store.save_memo(
             interview_id=interview_id,

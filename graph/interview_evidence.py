@@ -13,14 +13,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from graph.evidence import EvalEvidence, TrainingEvidence, profile_evidence
-from graph.profile import Profile, Provenance, same_value
+from graph.memo_evidence import contradictions
+from graph.profile import Profile, Provenance
 from graph.turns import Reply, Turn
 
 if TYPE_CHECKING:
     from graph.interview import Interviews
     from graph.store import Store
-
-MEASURED = "measured from "  # how a measured record's ``said`` starts (the memo looks for it)
 
 
 def ensure_table(store: Store) -> None:
@@ -48,22 +47,6 @@ def evidence_rows(store: Store, interview_id: str) -> list[dict[str, Any]]:
         return list(
             db.table("evidence").rows_where("interview_id = ?", [interview_id], order_by="rowid")
         )
-
-
-def contradictions(provenance: list[Provenance]) -> list[tuple[Provenance, Provenance]]:
-    """(stated, measured) pairs where a file measured a different value than was stated."""
-    pairs: list[tuple[Provenance, Provenance]] = []
-    for i, record in enumerate(provenance):
-        if not record.said.startswith(MEASURED):
-            continue
-        stated = [
-            p
-            for p in provenance[:i]
-            if p.field == record.field and p.value is not None and not p.said.startswith(MEASURED)
-        ]
-        if stated and not same_value(stated[-1].value, record.value):
-            pairs.append((stated[-1], record))
-    return pairs
 
 
 def add_evidence(

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evidence_files import eval_rows, training_rows, write_csv, write_jsonl
+from rendered import body, view
 from teams import ROUTER
 
 from graph.evidence import measure_path
 from graph.interview import Interviews
-from graph.interview_evidence import contradictions, evidence_rows
+from graph.interview_evidence import evidence_rows
+from graph.memo_evidence import contradictions
 from graph.turns import MemoReady, Question, Reply, Turn
 
 
@@ -22,6 +24,12 @@ def _question(turns: Sequence[Turn]) -> Question:
 
 def _said(turns: Sequence[Turn]) -> str:
     return "\n".join(t.text for t in turns if isinstance(t, Reply))
+
+
+def _section(markdown: str, heading: str) -> str:
+    start = markdown.index(f"## {heading}")
+    end = markdown.find("\n## ", start + 1)
+    return markdown[start : end if end > 0 else None]
 
 
 def _files(tmp_path: Path) -> tuple[Path, Path]:
@@ -68,6 +76,16 @@ def test_shared_files_fill_the_profile_and_their_questions_are_skipped(tmp_path:
     memo, asked = _to_memo(service, "e:1", turns)
     assert "examples" in asked and "eval" in asked  # the target score is not in the file
     assert memo.assessment["approach"] == "fine_tuning"
+    short = rows[0]["sha256"][:8]
+    evidence = _section(memo.markdown, "Evidence: measured and stated")
+    assert f"**Measured** from `eval.csv`, sha256 {short}, 400 items" in evidence
+    assert "(shared by ana)" in evidence
+    assert "**Stated** by dana: target score 95" in evidence  # the file cannot know the target
+    assert "Personal data** in `train.jsonl`: email in 12 rows" in evidence
+    assert "jo.0@example.org" not in memo.markdown  # counts only, never values
+    plan = _section(memo.markdown, "Validation plan")
+    assert "Check the weakest labels first, measured in `eval.csv`: 'billing' F1 0.6" in plan
+    assert len(view(body(memo.markdown)).words()) <= 900
 
 
 def test_a_clean_training_file_settles_the_examples_question(tmp_path: Path) -> None:
@@ -105,6 +123,10 @@ def test_a_stated_figure_the_file_contradicts_is_kept_and_the_measured_one_decid
     assert profile is not None and profile.eval_set_size == 400
     pairs = contradictions(service.provenance("e:2"))
     assert {(s.field, s.value, m.value) for s, m in pairs} >= {("eval_set_size", 500, 400)}
+    memo, _ = _to_memo(service, "e:2", turns)
+    evidence = _section(memo.markdown, "Evidence: measured and stated")
+    assert "**Contradicted:** eval set size stated as 500 by dana; measured 400." in evidence
+    assert "best prompt score stated as 90%" in evidence
 
 
 def test_evidence_before_the_use_case_is_refused_and_nothing_changes(tmp_path: Path) -> None:
