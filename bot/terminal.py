@@ -20,6 +20,7 @@ from bot.errors import database_errors, database_message, is_full
 from bot.invocation import advisor_command, who
 from bot.llm import optional_llm
 from bot.memo_files import MEMO_DIR, write_memo
+from bot.terminal_evidence import evidence_path, share_file
 from graph.interview import Interviews
 from graph.memo import APPROACH_NAMES, RUNG_NAMES
 from graph.session_lock import SessionLock, SessionLost, SessionOpen
@@ -321,12 +322,20 @@ def _not_saved(face: Face, error: BaseException, answer: str) -> str:
     help="Where the finished memo is written.",
 )
 @click.option("--name", help="Who is answering (default: your login name).")
+@click.option(
+    "--evidence",
+    "evidence",
+    multiple=True,
+    metavar="FILE",
+    help="An eval or training file to measure (repeatable); see 'advisor evidence check'.",
+)
 def chat(
     use_case: tuple[str, ...],
     jsonl: bool,
     resume_id: str | None,
     memo_dir: Path,
     name: str | None,
+    evidence: tuple[str, ...] = (),
 ) -> None:
     """Run the interview in this terminal and write the decision memo to memos/.
 
@@ -379,6 +388,7 @@ def chat(
                 use_case="" if resumed else text,
                 resumed=resumed,
                 lock=lock,
+                files=evidence,
             )
         finally:
             lock.release()
@@ -395,6 +405,7 @@ def _converse(
     use_case: str,
     resumed: bool,
     lock: SessionLock | None = None,
+    files: Sequence[str] = (),
 ) -> None:
     """Ask and answer until the interview ends or input runs out. After the memo the
     session goes on: ``change …``, ``back``, ``why?`` and questions work as before, a change
@@ -408,6 +419,8 @@ def _converse(
     )
     if _show(face, turns, service.store).ended:
         return
+    for path in files:  # --evidence: measured before the first answer, so it skips questions
+        _show(face, share_file(service, interview_id, path, by=by), service.store)
     while True:
         waiting = service.pending(interview_id)
         if waiting is None and isinstance(face, Pretty):
@@ -438,7 +451,11 @@ def _converse(
         try:
             if lock is not None:
                 _still_ours(face, lock, answer)
-            turns = service.reply(interview_id, answer, by=by)
+            shared = evidence_path(answer)
+            if shared is not None:
+                turns = share_file(service, interview_id, shared, by=by)
+            else:
+                turns = service.reply(interview_id, answer, by=by)
         except (sqlite3.Error, OSError) as exc:
             unsaved = _not_saved(face, exc, answer)
             again = service.pending(interview_id)  # reads work on a full disk

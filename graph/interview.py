@@ -29,7 +29,9 @@ from graph.amend import amended, still_shown
 from graph.answers import parse_command
 from graph.assessment import Assessment
 from graph.cost import Prices, load_prices
+from graph.evidence import EvalEvidence, TrainingEvidence
 from graph.followups import FollowUps, reply
+from graph.interview_evidence import add_evidence, evidence_rows
 from graph.limits import MAX_REPLIES, over_limit
 from graph.memo import FIELD_LABELS, card_citation, render_memo
 from graph.policy import assess
@@ -277,6 +279,13 @@ class Interviews(Steps):
         pending = self.pending(interview_id)
         turns = self._run(interview_id, Command(resume=payload), before=now.outbox)
         return still_shown(turns, pending)
+
+    def add_evidence(
+        self, interview_id: str, result: EvalEvidence | TrainingEvidence, *, by: str
+    ) -> list[Turn]:
+        """A measured file (graph.evidence) shared by ``by``: its facts fill the profile with
+        provenance and the questions they settle are skipped (graph/interview_evidence.py)."""
+        return add_evidence(self, interview_id, result, by=by)
 
     def pending(self, interview_id: str) -> Question | None:
         """The question waiting for an answer, or None (finished, cancelled or unknown)."""
@@ -663,6 +672,7 @@ class Interviews(Steps):
             question_for=_question_text,
             prose=prose,
             memo_ref=f"`{memo_id}` (version {version})",
+            evidence=evidence_rows(self.store, interview_id),
         )
         record = self.store.save_memo(
             interview_id=interview_id,

@@ -15,7 +15,8 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from graph.assessment import Approach, Assessment, Gate, GateStatus, QuestionId, Status
 from graph.inert import code, inert, one_line
@@ -32,6 +33,7 @@ from graph.labels import (
     months,
     value_text,
 )
+from graph.memo_evidence import evidence_lines, weakest_labels_line
 from graph.memo_parts import (
     Cites,
     aligned,
@@ -371,6 +373,7 @@ def render_memo(
     memo_ref: str | None = None,
     memo_id: str | None = None,
     version: int | None = None,
+    evidence: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """The decision memo as markdown.
 
@@ -379,6 +382,7 @@ def render_memo(
     (from the optional LLM) may replace the context paragraph and add a rationale. The
     title comes from the team's words in ``provenance`` (``title`` overrides it). Pass
     ``memo_id`` and ``version`` to name the memo (``memo_ref``, preformatted, still works).
+    ``evidence`` holds the files measured in the interview (graph/memo_evidence.py).
     """
     p, a, prose = profile, assessment, prose or {}
     cite = Cites()
@@ -440,7 +444,11 @@ def render_memo(
     numbered = [f"{i}. {cited(step, cards_, cite)}" for i, (step, cards_) in enumerate(steps, 1)]
     if numbered:
         out += ["Next steps:", "", *numbered, ""]
+    out += evidence_lines(provenance, evidence)
     out += _body_tables(p, a, cite)
+    weakest = weakest_labels_line(evidence)
+    if weakest is not None:  # the validation plan ends the body: its per-label step goes last
+        out.insert(len(out) - 1, f"- {weakest}")
     # The appendix: who said what, the cards cited above, the figures behind the cost, the profile.
     out += ["## Answers as recorded", "", *_answers_table(provenance, question_for, opening), ""]
     out += ["## Sources", "", *_sources(cite.ids, citations_lookup), ""]

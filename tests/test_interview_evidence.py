@@ -1,0 +1,138 @@
+"""Measured files in an interview: facts fill the profile with provenance, the questions
+they settle are skipped, and a stated figure the file contradicts is kept beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from evidence_files import eval_rows, training_rows, write_csv, write_jsonl
+from rendered import body, view
+from teams import ROUTER
+
+from graph.evidence import measure_path
+from graph.interview import Interviews
+from graph.interview_evidence import evidence_rows
+from graph.memo_evidence import contradictions
+from graph.turns import MemoReady, Question, Reply, Turn
+
+
+def _question(turns: Sequence[Turn]) -> Question:
+    assert turns and isinstance(turns[-1], Question), turns
+    return turns[-1]
+
+
+def _said(turns: Sequence[Turn]) -> str:
+    return "\n".join(t.text for t in turns if isinstance(t, Reply))
+
+
+def _section(markdown: str, heading: str) -> str:
+    start = markdown.index(f"## {heading}")
+    end = markdown.find("\n## ", start + 1)
+    return markdown[start : end if end > 0 else None]
+
+
+def _files(tmp_path: Path) -> tuple[Path, Path]:
+    eval_file = write_csv(tmp_path / "eval.csv", eval_rows())
+    pairs, _ = training_rows()
+    train = write_jsonl(tmp_path / "train.jsonl", [{"input": i, "output": o} for i, o in pairs])
+    return eval_file, train
+
+
+def _to_memo(service: Interviews, iid: str, turns: list[Turn]) -> tuple[MemoReady, list[str]]:
+    asked: list[str] = []
+    for _ in range(40):
+        memos = [t for t in turns if isinstance(t, MemoReady)]
+        if memos:
+            return memos[-1], asked
+        q = _question(turns)
+        if not q.confirm:
+            asked.append(q.id)
+        turns = service.reply(iid, ROUTER[q.id], by="dana")
+    raise AssertionError(asked)
+
+
+def test_shared_files_fill_the_profile_and_their_questions_are_skipped(tmp_path: Path) -> None:
+    eval_file, train = _files(tmp_path)
+    service = Interviews()
+    service.start("e:1", use_case="Route support tickets to 12 queues", by="dana")
+    turns = service.add_evidence("e:1", measure_path(eval_file), by="ana")
+    assert "Measured from eval.csv: 400 items, 82.0 % exact match" in _said(turns)
+    assert "lowest on 'billing' (0.6" in _said(turns)
+    turns = service.add_evidence("e:1", measure_path(train), by="ana")
+    assert "Measured from train.jsonl: 3,000 examples" in _said(turns)
+    profile = service.profile("e:1")
+    assert profile is not None
+    assert (profile.eval_set_size, profile.baseline_score) == (400, 0.82)
+    assert profile.labeled_examples == 3000
+    measured = [p for p in service.provenance("e:1") if p.said.startswith("measured from")]
+    assert {p.field for p in measured} >= {"eval_set_size", "baseline_score", "labeled_examples"}
+    assert all(p.by == "ana" and "sha256" in p.said for p in measured)
+    rows = evidence_rows(service.store, "e:1")
+    assert [r["file"] for r in rows] == ["eval.csv", "train.jsonl"]
+    assert len(rows[0]["sha256"]) == 64
+    # 65 of 3,000 unclean (2.2 %): between the thresholds, so cleanliness is still asked
+    assert profile.labels_clean is None
+    memo, asked = _to_memo(service, "e:1", turns)
+    assert "examples" in asked and "eval" in asked  # the target score is not in the file
+    assert memo.assessment["approach"] == "fine_tuning"
+    short = rows[0]["sha256"][:8]
+    evidence = _section(memo.markdown, "Evidence: measured and stated")
+    assert f"**Measured** from `eval.csv`, sha256 {short}, 400 items" in evidence
+    assert "(shared by ana)" in evidence
+    assert "**Stated** by dana: target score 95" in evidence  # the file cannot know the target
+    assert "Personal data** in `train.jsonl`: email in 12 rows" in evidence
+    assert "jo.0@example.org" not in memo.markdown  # counts only, never values
+    plan = _section(memo.markdown, "Validation plan")
+    assert "Check the weakest labels first, measured in `eval.csv`: 'billing' F1 0.6" in plan
+    assert len(view(body(memo.markdown)).words()) <= 900
+
+
+def test_a_clean_training_file_settles_the_examples_question(tmp_path: Path) -> None:
+    pairs, _ = training_rows()
+    clean = write_jsonl(
+        tmp_path / "clean.jsonl", [{"input": i, "output": o} for i, o in pairs[:2000]]
+    )
+    service = Interviews()
+    turns = service.start("e:4", use_case="Route support tickets to 12 queues", by="dana")
+    turns = service.add_evidence("e:4", measure_path(clean), by="ana")
+    profile = service.profile("e:4")
+    assert profile is not None and (profile.labeled_examples, profile.labels_clean) == (2000, True)
+    _, asked = _to_memo(service, "e:4", turns)
+    assert "examples" not in asked
+
+
+def test_a_stated_figure_the_file_contradicts_is_kept_and_the_measured_one_decides(
+    tmp_path: Path,
+) -> None:
+    eval_file, _ = _files(tmp_path)
+    service = Interviews()
+    turns = service.start("e:2", use_case="Route support tickets to 12 queues", by="dana")
+    for _ in range(10):
+        q = _question(turns)
+        if q.id == "eval" and not q.confirm:
+            turns = service.reply("e:2", "500 items, 90% now, need 95%", by="dana")
+            if _question(turns).confirm:
+                turns = service.reply("e:2", "yes", by="dana")
+            break
+        turns = service.reply("e:2", ROUTER[q.id] if not q.confirm else "yes", by="dana")
+    assert service.profile("e:2").eval_set_size == 500  # type: ignore[union-attr]
+    turns = service.add_evidence("e:2", measure_path(eval_file), by="ana")
+    assert "the file measures 400" in _said(turns)
+    profile = service.profile("e:2")
+    assert profile is not None and profile.eval_set_size == 400
+    pairs = contradictions(service.provenance("e:2"))
+    assert {(s.field, s.value, m.value) for s, m in pairs} >= {("eval_set_size", 500, 400)}
+    memo, _ = _to_memo(service, "e:2", turns)
+    evidence = _section(memo.markdown, "Evidence: measured and stated")
+    assert "**Contradicted:** eval set size stated as 500 by dana; measured 400." in evidence
+    assert "best prompt score stated as 90%" in evidence
+
+
+def test_evidence_before_the_use_case_is_refused_and_nothing_changes(tmp_path: Path) -> None:
+    eval_file, _ = _files(tmp_path)
+    service = Interviews()
+    service.start("e:3", use_case="", by="dana")
+    turns = service.add_evidence("e:3", measure_path(eval_file), by="ana")
+    assert "use case first" in _said(turns)
+    assert service.profile("e:3") is None
