@@ -417,10 +417,14 @@ def _converse(
     turns = (service.recover(interview_id) if resumed else []) or service.start(
         interview_id, use_case=use_case, by=by
     )
+    # --evidence: measured before the first answer, so it skips questions; the question
+    # each file leaves waiting is shown once, after the last file, not once per file.
+    if files and not any(isinstance(t, Ended) for t in turns):
+        for path in files:
+            turns = [t for t in turns if not isinstance(t, Question)]
+            turns += share_file(service, interview_id, path, by=by)
     if _show(face, turns, service.store).ended:
         return
-    for path in files:  # --evidence: measured before the first answer, so it skips questions
-        _show(face, share_file(service, interview_id, path, by=by), service.store)
     while True:
         waiting = service.pending(interview_id)
         if waiting is None and isinstance(face, Pretty):
