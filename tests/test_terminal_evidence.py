@@ -39,6 +39,7 @@ def test_chat_with_evidence_files_skips_what_they_settled(
     assert "Measured from eval.csv: 400 items, 82.0 % exact match" in said
     assert "Measured from train.jsonl: 2,000 examples" in said
     assert "examples" not in user.asked()
+    assert user.asked().count("task") == 1  # the first question once, after both files
     assert user.lines[-1]["type"] == "memo"
     iid = next(str(line["interview_id"]) for line in user.lines if "interview_id" in line)
     profile = Interviews().profile(iid)
