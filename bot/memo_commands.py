@@ -31,8 +31,8 @@ USAGE_COLUMNS = (
 
 
 def _reader() -> Store | None:
-    """The store opened only for reading (so listing works on read-only media and creates
-    no database); None when there is no database or no memo table yet."""
+    """The store opened only for reading (export and `list --usage` work on read-only media
+    and create no database); None when there is no database or no memo table yet."""
     from graph.store import Store
 
     try:
