@@ -340,6 +340,11 @@ VOCABULARY = [
     ("problems", "sounds like a press release, not like us", {"problems": ["off_voice"]}),
     ("problems", "won't answer perfectly safe questions", {"problems": ["refuses_harmless"]}),
     ("problems", "takes forever at peak", {"problems": ["too_slow"]}),
+    # a hallucination described by what it invents, a gap by what it is out of date on
+    ("problems", "lists side effects that aren't in the leaflet", {"problems": ["hallucination"]}),
+    ("problems", "cites sections not in the contract", {"problems": ["hallucination"]}),
+    ("problems", "keeps quoting prices we changed in may", {"problems": ["missing_knowledge"]}),
+    ("problems", "the facts it needs aren't in the prompt", {"problems": ["missing_knowledge"]}),
 ]
 
 
@@ -359,6 +364,13 @@ def test_options_are_read_by_what_people_call_them(qid: str, text: str, values: 
         ),
         ("knowledge", "nope, the form itself has everything", {"knowledge_changes": "none"}),
         ("task", "we turn legacy COBOL copybooks into JSON", {"task_type": "transformation"}),
+        # a task told by its verb, with an aside in brackets in the middle
+        (
+            "task",
+            "grabbing the dates and amounts (due date, total, VAT, iban) off supplier invoices",
+            {"task_type": "extraction"},
+        ),
+        ("task", "we fill the ERP form from scanned delivery notes", {"task_type": "extraction"}),
         ("stakes", "it's a minor annoyance, people retry", {"error_cost": "low"}),
         ("stable", "nope, the taxonomy keeps evolving", {"task_stable": False}),
     ],
@@ -372,6 +384,8 @@ def test_unknown_words_never_become_a_value() -> None:
     assert read("problems", "the weather in Lisbon")[0] == FAIL
     assert read("tried", "we bought a new espresso machine")[0] == FAIL
     assert read("task", "blue")[0] == FAIL
+    # a gap in the documents is not the model making things up
+    assert read("problems", "the answer isn't in the docs")[0] == FAIL
 
 
 def test_an_exact_list_of_option_names_is_firm() -> None:
