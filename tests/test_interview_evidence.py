@@ -13,7 +13,7 @@ from teams import ROUTER
 from graph.evidence import measure_path
 from graph.interview import Interviews
 from graph.interview_evidence import evidence_rows
-from graph.memo_evidence import contradictions
+from graph.measured import contradictions
 from graph.turns import MemoReady, Question, Reply, Turn
 
 
@@ -136,3 +136,35 @@ def test_evidence_before_the_use_case_is_refused_and_nothing_changes(tmp_path: P
     turns = service.add_evidence("e:3", measure_path(eval_file), by="ana")
     assert "use case first" in _said(turns)
     assert service.profile("e:3") is None
+
+
+def test_a_typed_figure_after_the_file_does_not_replace_the_measured_one(tmp_path: Path) -> None:
+    eval_file, _ = _files(tmp_path)
+    service = Interviews()
+    turns = service.start("e:5", use_case="Route support tickets to 12 queues", by="dana")
+    turns = service.add_evidence("e:5", measure_path(eval_file), by="ana")
+    for _ in range(12):  # the eval question is still asked: the file cannot know the target
+        q = _question(turns)
+        if q.id == "eval" and not q.confirm:
+            break
+        turns = service.reply("e:5", ROUTER[q.id] if not q.confirm else "yes", by="dana")
+    turns = service.reply("e:5", "600 items, 75% now, need 95%", by="dana")
+    if _question(turns).confirm:
+        turns = service.reply("e:5", "yes", by="dana")
+    profile = service.profile("e:5")
+    assert profile is not None
+    assert (profile.eval_set_size, profile.baseline_score) == (400, 0.82)  # measured stays
+    assert profile.target_score == 0.95  # what the file could not know is taken
+    assert "Kept eval set size 400 and best prompt score 82% as measured from `eval.csv`" in (
+        _said(turns)
+    )
+    # a change names the file to share instead, and changes nothing
+    turns = service.reply("e:5", "change eval set size to 650", by="dana")
+    assert "Share a newer file to change a measured figure" in _said(turns)
+    assert service.profile("e:5").eval_set_size == 400  # type: ignore[union-attr]
+    memo, _ = _to_memo(service, "e:5", turns)
+    stored = service.store.get_memo(memo.memo_id)
+    assert stored is not None
+    evidence = _section(stored.markdown, "Evidence: measured and stated")
+    assert "**Contradicted:** eval set size stated as 650 by dana; measured 400." in evidence
+    assert "best prompt score stated as 75%" in evidence
