@@ -492,3 +492,47 @@ def test_a_voice_bot_is_not_a_brand_voice() -> None:
 def test_none_that_i_know_of_ticks_nothing() -> None:
     parsed = parse_answer(spec("constraints"), "none that I know of")
     assert not any(v for k, v in parsed.values.items() if k != "deployment")
+
+
+@pytest.mark.parametrize(
+    ("qid", "text", "values"),
+    [
+        # an option number with "only" after it
+        ("stakes", "2 only, a person redoes it", {"error_cost": "medium"}),
+        # "about" holds the letters "out": it is not the output count
+        (
+            "usage",
+            "roughly 30k runs per month, about 900 tokens in and 40 out",
+            {"monthly_volume": 30000, "avg_input_tokens": 900, "avg_output_tokens": 40},
+        ),
+        # agreement between annotators is how clean labels are told
+        ("examples", "8k tickets, double annotated, kappa 0.9", None),
+        ("task", "it drops each ticket into one of 11 buckets", {"task_type": "classification"}),
+    ],
+)
+def test_everyday_shapes_of_an_answer(qid: str, text: str, values: Any) -> None:
+    how, got = read(qid, text)
+    assert how in (FIRM, CONFIRM), got
+    if values is not None:
+        assert got == values
+    else:
+        assert got == {"labeled_examples": 8000, "labels_clean": True}
+
+
+@pytest.mark.parametrize("text", ["5k labelled, kappa 0.45", "5k labelled, poor agreement"])
+def test_low_agreement_is_not_clean(text: str) -> None:
+    assert read("examples", text)[1]["labels_clean"] is False
+
+
+@pytest.mark.parametrize(
+    "text", ["no clue yet, ask me after the reorg", "not sure yet, we'll see in Q3"]
+)
+def test_an_owner_reply_that_names_no_one_is_not_a_name(text: str) -> None:
+    assert read("owner", text) == (UNSURE, ["retraining_owner"])
+
+
+def test_an_unsure_owner_reply_that_names_a_team_keeps_the_team_hedged() -> None:
+    assert read("owner", "not sure, maybe the platform team") == (
+        CONFIRM,
+        {"retraining_owner": "the platform team"},
+    )

@@ -70,6 +70,7 @@ CLASSES: dict[str, str] = {
     # whatever that source is called (note, leaflet, chart, transcript)
     "isnt": r"aren't|isn't|wasn't|weren't|are not|is not|was not|were not|not|never|"
     r"don't appear|doesn't appear|didn't appear|never appear(?:s|ed)?",
+    "putting": "puts?|putting|sorts?|files?|filing|drops?|places?|assigns?|routes?|maps?",
     "taking": "pull|grab|get|take|lift|read|copy|fish|capture|collect|find|pick|dig|mine|"
     "harvest|yank",
     "fieldish": r"fields?|values?|data|details|dates|amounts|totals|numbers|names|addresses|"
@@ -102,6 +103,7 @@ classification: classif\w* | categori[sz]\w* | categor(?:y|ies) | label(?:s|ing|
     | assign\w* (?:\w+ ){0,2}(?:codes?|labels?|categor\w*|class\w*|tags?) | (?:reason )?codes? to
     | one of <w>{1,3}(?:queues|categories|classes|labels|buckets|tags|codes|groups) | detect\w*
     | queues?
+    | (?:<putting>) <w>{0,4}(?:in|into|to|under) one of
 extraction: extract\w* | pull\w* <w>{0,5}out | pull(?:s|ing)? out | take(?:s)? <w>{0,4}out of
     | pars(?:e|es|ing) | named entit\w* | entit(?:y|ies) | ner | key (?:fields|values|data|facts)
     | fields? (?:from|out of) | fill(?:s|ing)? (?:in )?(?:a |the )?forms?
@@ -347,6 +349,11 @@ yes: clean(?:ed)? | consistent | reviewed | verified | de-?dup(?:licat)?ed | ded
     | quality[- ]controlled | qc | reliable | trustworthy | accurate | decent | reasonable
     | good quality | double[- ]screened | dual[- ](?:screened|labell?ed|reviewed) | adjudicated
     | disagreements (?:were |are )?resolved | resolved by
+    | (?:double|dual|two|2)[- ](?:annotat\w*|coded|keyed|rated)
+    | (?:annotated|checked|reviewed|coded) twice
+    | four[- ]eyes | qa[- ]?(?:sampled|checked|reviewed|approved) | spot[- ]checked
+    | (?:high|strong|good) (?:inter-?annotator |inter-?rater )?agreement
+    | kappa (?:of |is |=|around |~|at )?0?[.,][7-9]\d*
 no: messy | noisy | dirty | inconsistent | (?:low|poor|bad|mixed|varying)[- ]quality | unreviewed
     | duplicates | dupes | mixed | rough | needs? (?:cleaning|work|cleanup|review) | contradictory
     | not great | raw | all over the place
@@ -354,6 +361,8 @@ no: messy | noisy | dirty | inconsistent | (?:low|poor|bad|mixed|varying)[- ]qua
     | doubt (?:that )?they (?:all )?agree | (?:don't|do not) agree
     | different (?:people|rubrics|styles|annotators|labell?ers) | (?:their|his|her) own way
     | styles? vary | vary a lot | predates | outdated | wrong
+    | (?:low|poor|weak) (?:inter-?annotator |inter-?rater )?agreement
+    | kappa (?:of |is |=|around |~|at )?0?[.,][0-5]\d*
 """)
 
 CLEARED = _table(r"""
