@@ -119,11 +119,6 @@ def test_a_question_made_only_of_filler_searches_nothing(db: sqlite_utils.Databa
         ("we must be self-hosted on premises", "privacy-on-prem"),
         ("is it cheap?", "cost-stack"),
         ("should we use retrieval?", "lookalike-hallucination"),
-        # chat words for the same ideas: "getting worse" is drift, "routine" and "weird
-        # ones" are the standard and edge cases a router splits, "all-in" the whole cost
-        ("how would we spot a tuned model getting worse after go-live", "measure-fine-tuned"),
-        ("weird ones stay on the big model, routine ones on a cheap model", "hybrid-routing"),
-        ("what does a finetune really cost all-in", "cost-stack"),
     ],
 )
 def test_natural_questions_and_synonyms_find_the_card(
@@ -257,6 +252,11 @@ def guidance(tmp_path_factory: pytest.TempPathFactory) -> sqlite_utils.Database:
             {"gate-retraining-owner", "mistake-one-time-investment"},
         ),
         ("small wording changes break our prompt", {"prompt-brittleness"}),
+        # chat words for the same ideas: "getting worse" is drift, "routine" and "weird
+        # ones" are the standard and edge cases a router splits, "all-in" the whole cost
+        ("how would we spot a tuned model getting worse after go-live", {"measure-fine-tuned"}),
+        ("weird ones stay on the big model, routine ones on a cheap one", {"hybrid-routing"}),
+        ("what does a finetune really cost all-in", {"cost-stack"}),
         (
             "route easy requests to a fine-tuned model and hard ones to prompting",
             {"hybrid-routing"},
