@@ -77,7 +77,7 @@ def of_turns(where: Where, turns: list[Any]) -> Plan:
             plan.items.append(post(where, blocks.ended_message(turn)))
             plan.shown = CANCELLED
         elif isinstance(turn, MemoReady):
-            memo = of_memo(where, turn)
+            memo = of_memo(where, turn.memo_id)
             plan.items += memo.items
             plan.shown = memo.shown
         else:
@@ -85,11 +85,10 @@ def of_turns(where: Where, turns: list[Any]) -> Plan:
     return plan
 
 
-def memo_summary(memo: MemoReady | MemoRecord) -> Message:
+def memo_summary(memo: MemoRecord) -> Message:
     """The memo's summary message: approach, next rung, the five questions, its status."""
-    memo_id = memo.memo_id if isinstance(memo, MemoReady) else memo.id
     return blocks.memo_summary(
-        memo_id,
+        memo.id,
         memo.assessment,
         use_case=memo.use_case,
         status=memo.status,
@@ -97,10 +96,17 @@ def memo_summary(memo: MemoReady | MemoRecord) -> Message:
     )
 
 
-def of_memo(where: Where, memo: MemoReady | MemoRecord) -> Plan:
-    """A finished interview's memo: the summary with its decision buttons, then the file."""
-    memo_id = memo.memo_id if isinstance(memo, MemoReady) else memo.id
-    items = [post(where, memo_summary(memo)), upload(where, memo_id, None), canvas(where, memo_id)]
+def summary(where: Where, memo_id: str) -> Item:
+    """The memo's summary, posted: rendered from the stored memo when it is sent, so the
+    summary, the file and the canvas come from one read of it (bot/slack/delivery.py)."""
+    payload = {"channel": where.channel, "thread_ts": where.thread_ts, "memo_id": memo_id}
+    return "post", {**payload, "user": where.user}
+
+
+def of_memo(where: Where, memo_id: str) -> Plan:
+    """A finished interview's memo: the summary with its decision buttons, then the file
+    and the canvas. Only the memo's id is queued; nothing here reads the memo."""
+    items = [summary(where, memo_id), upload(where, memo_id, None), canvas(where, memo_id)]
     return Plan(items, memo_key(memo_id))
 
 

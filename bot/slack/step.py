@@ -382,10 +382,9 @@ class Steps:
             return planning.of_turns(where, [pending])
         if key == CANCELLED:
             return planning.of_turns(where, [Ended(text=CANCELLED_TEXT)])
-        memo = self.store.get_memo(record.memo_id) if record and record.memo_id else None
-        if memo is None:
+        if record is None or not record.memo_id:
             return Plan()
-        return planning.of_memo(where, memo)
+        return planning.of_memo(where, record.memo_id)
 
     def reconcile(self, iid: str, where: Where) -> None:
         """At start-up: queue what this thread should show but was never queued."""
