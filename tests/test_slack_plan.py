@@ -64,6 +64,16 @@ def test_rewording_a_question_keeps_its_key_and_asking_it_again_does_not() -> No
     assert plan.question_key(asked_again) != plan.question_key(first)
 
 
+def test_a_key_from_before_seqs_names_the_pending_asking_of_a_question_with_its_id() -> None:
+    key = plan.question_key(question(seq=3))
+    hashed = "q:stable:0123456789abcdef"  # what the earlier version kept: a hash of the text
+    assert plan.same_shown(key, key) and plan.same_shown(None, None)
+    assert plan.same_shown(hashed, key)  # an upgraded thread shows its pending question
+    assert not plan.same_shown(hashed, plan.question_key(question("tried", seq=3)))
+    assert not plan.same_shown(hashed, plan.memo_key("3eeda5c3"))
+    assert not plan.same_shown(hashed, None) and not plan.same_shown("q:stable:2", key)
+
+
 def test_the_thread_should_show_the_pending_question_else_the_memo_or_the_cancellation() -> None:
     def record(status: str, memo_id: str | None = None) -> InterviewRecord:
         return InterviewRecord(

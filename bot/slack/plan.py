@@ -10,6 +10,7 @@ plan to the outbox in one transaction; delivery (bot/slack/delivery.py) sends it
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,22 @@ def question_key(question: Question) -> str:
     asked. A re-ask (after an answer it could not read, or ``back``) has a new key; the same
     question reworded keeps its key."""
     return f"q:{question.id}:{question.seq}"
+
+
+# The key versions before question seqs stored: ``q:{id}:`` and 16 hex digits of a hash of
+# the rendered question (a seq is decimal and never that long).
+_HASHED_KEY = re.compile(r"q:(?P<id>[^:]+):[0-9a-f]{16}")
+
+
+def same_shown(stored: str | None, key: str | None) -> bool:
+    """Is ``stored`` (what a thread or inbox row kept) the key ``key`` names? A key the
+    earlier version kept, a hash of the question's text, names the asking of the question
+    with its id that is pending now: so an upgraded open thread is not sent its pending
+    question again, and a reply it had started is answered, not only caught up."""
+    if stored == key:
+        return True
+    hashed = _HASHED_KEY.fullmatch(stored or "")
+    return hashed is not None and (key or "").rsplit(":", 1)[0] == f"q:{hashed['id']}"
 
 
 def memo_key(memo_id: str) -> str:
