@@ -368,7 +368,8 @@ class FakeSlack:
         """A file someone uploads to Slack: the file object as a ``file_share`` event and
         files.info show it (``size`` defaults to the content's). ``serving`` changes how its
         url_private answers: ``status`` (say 403), ``content_type`` and ``body`` (an HTML
-        sign-in page), ``delay`` in seconds before answering."""
+        sign-in page), ``delay`` in seconds before answering, ``redirect`` (a URL to send
+        the download to with a 302)."""
         file_id = f"F{next(self._ids):08d}"
         now = int(time.time())
         base = f"http://127.0.0.1:{self.port}/files-pri/{TEAM}-{file_id}"
@@ -422,6 +423,12 @@ class FakeSlack:
             time.sleep(float(serving["delay"]))
         if file is None:
             self._send(request, 404, "Not Found")
+            return
+        if serving.get("redirect"):  # elsewhere: the app must not carry the token along
+            request.send_response(302)
+            request.send_header("Location", str(serving["redirect"]))
+            request.send_header("Content-Length", "0")
+            request.end_headers()
             return
         if auth != f"Bearer {self.token}":
             serving = {"status": 200, "content_type": "text/html", "body": SIGN_IN_PAGE}

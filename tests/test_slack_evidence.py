@@ -6,15 +6,19 @@ test drives the real app against tests/slack_fake.py with files the test makes i
 
 from __future__ import annotations
 
+import io
 import json
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 from evidence_files import eval_rows, training_rows, write_csv, write_jsonl
-from slack_fake import BOT_TOKEN, SIGN_IN_PAGE, TEAM, FakeSlack
+from slack_fake import BOT_TOKEN, BOT_USER, SIGN_IN_PAGE, TEAM, FakeSlack
 from slack_harness import CHANNEL, Running, answer, app, fake, last_id, run_to_memo, start
 
+from bot.slack import files as files_module
+from bot.slack import payloads
 from bot.slack.files import FileRefused, SlackFiles
 from bot.slack.payloads import interview_id
 from bot.slack.webapi import make_client
@@ -99,6 +103,10 @@ def test_an_eval_file_with_the_target_settles_the_eval_question(
     assert [r["file"] for r in evidence_rows(app.engine.store, iid)] == ["eval.csv"]
     asked_after = run_to_memo(app, fake, thread, buttons=True)
     assert "eval" not in asked_after
+    [memo] = [f for f in fake.files.values() if f.get("name") == "decision-memo.md"]
+    markdown = memo["content"].decode()
+    assert "**Measured** from `eval.csv`, sha256 " in markdown
+    assert "(shared by Ana Lopez)" in markdown
 
 
 def test_a_file_alone_is_not_an_answer_and_the_question_comes_back(
@@ -177,13 +185,19 @@ def test_an_image_is_refused_with_one_line_and_the_text_still_answers(
 ) -> None:
     thread = start(app, fake)
     iid = interview_id(TEAM, CHANNEL, thread)
-    shot = fake.share_file("chart.png", b"\x89PNG\r\n\x1a\n", mimetype="image/png", filetype="png")
-    _share(app, fake, thread, [shot], "classification")
+    png = b"\x89PNG\r\n\x1a\n"
+    shot = fake.share_file("chart.png", png, mimetype="image/png", filetype="png")
+    pdf = fake.share_file(
+        "<!channel> report.pdf", b"%PDF-1.7", mimetype="application/pdf", filetype="pdf"
+    )
+    _share(app, fake, thread, [shot, pdf], "classification")
     said = _said(fake, thread)
     assert [t for t in said if t.startswith("Cannot use")] == [
         "Cannot use chart.png: it is an image; share the eval results or training data as "
-        "a UTF-8 CSV with a header row, JSONL, or a JSON list of objects."
-    ]
+        "a UTF-8 CSV with a header row, JSONL, or a JSON list of objects.",
+        "Cannot use &lt;!channel&gt; report.pdf: it is a PDF; share the eval results or "
+        "training data as a UTF-8 CSV with a header row, JSONL, or a JSON list of objects.",
+    ]  # a name is shown as text: it pings no one
     assert fake.downloads() == []
     profile = app.engine.profile(iid)
     assert profile is not None and profile.task_type == "classification"
@@ -272,3 +286,49 @@ def test_the_bot_token_goes_only_to_slack(fake: FakeSlack) -> None:
     plain = {"name": "eval.csv", "url_private": "http://files.slack.com/eval.csv"}
     with pytest.raises(FileRefused, match="its address is not Slack's"):
         files.download(plain)  # not over https
+
+
+def test_a_redirect_to_another_host_does_not_carry_the_token(
+    app: Running, fake: FakeSlack, eval_csv: bytes
+) -> None:
+    with FakeSlack() as elsewhere:
+        target = elsewhere.share_file("eval.csv", eval_csv)
+        thread = start(app, fake)
+        moved = fake.share_file("eval.csv", eval_csv, redirect=target["url_private"])
+        _share(app, fake, thread, [moved])
+        assert elsewhere.calls == []  # not followed: neither the token nor a request went there
+    assert any("an address that is not Slack's" in t for t in _said(fake, thread))
+
+
+def test_a_redirect_between_slack_hosts_drops_the_token() -> None:
+    handler = files_module._SameHostAuth("eval.csv", "")
+    request = urllib.request.Request(
+        "https://files.slack.com/files-pri/T-F1/eval.csv",
+        headers={"Authorization": f"Bearer {BOT_TOKEN}"},
+    )
+    new = handler.redirect_request(
+        request, io.BytesIO(), 302, "Found", {}, "https://files-origin.slack.com/T-F1/eval.csv"
+    )
+    assert new is not None and not new.has_header("Authorization")
+    same = handler.redirect_request(
+        request, io.BytesIO(), 302, "Found", {}, "https://files.slack.com/files-pri/T-F1/x.csv"
+    )
+    assert same is not None and same.get_header("Authorization") == f"Bearer {BOT_TOKEN}"
+
+
+def test_a_file_shared_with_a_mention_in_the_thread_is_kept_with_it() -> None:
+    event = {
+        "type": "app_mention",
+        "subtype": "file_share",
+        "text": f"<@{BOT_USER}> here is our eval",
+        "user": "U0ANA",
+        "ts": "1700000002.000200",
+        "thread_ts": "1700000001.000100",
+        "channel": "C0CHAN",
+        "files": [{"id": "F0EVAL", "name": "eval.csv", "filetype": "csv", "size": 9}],
+    }
+    said = payloads.mention({"event_id": "Ev1"}, event, BOT_USER)
+    assert isinstance(said, payloads.Said) and said.in_thread
+    assert said.data()["files"] == [
+        {"id": "F0EVAL", "name": "eval.csv", "filetype": "csv", "size": 9}
+    ]

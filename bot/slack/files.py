@@ -156,8 +156,13 @@ def _allowed_host(url: str, api_host: str) -> bool:
 
 
 class _SameHostAuth(urllib.request.HTTPRedirectHandler):
-    """Follows a redirect, but the token goes no further than the host it was meant for
-    (urllib would otherwise copy the Authorization header to any host)."""
+    """Follows a redirect only to another of Slack's hosts, and the token goes no further
+    than the host it was meant for (urllib would otherwise copy the Authorization header
+    to any host it is sent to)."""
+
+    def __init__(self, name: str, api_host: str) -> None:
+        self.name = name
+        self.api_host = api_host
 
     def redirect_request(
         self,
@@ -168,6 +173,11 @@ class _SameHostAuth(urllib.request.HTTPRedirectHandler):
         headers: Any,
         newurl: str,
     ) -> urllib.request.Request | None:
+        if not _allowed_host(urllib.parse.urljoin(req.full_url, newurl), self.api_host):
+            raise FileRefused(
+                f"Cannot use {self.name}: Slack sent the download to an address that is not "
+                "Slack's, so I did not follow it."
+            )
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
         if new is not None:
             old_host = urllib.parse.urlsplit(req.full_url).netloc.lower()
@@ -248,7 +258,7 @@ class SlackFiles:
             raise FileRefused(f"Cannot use {name}: its address is not Slack's; I did not fetch it.")
         token = {"Authorization": f"Bearer {self.client.token}"}
         request = urllib.request.Request(url, headers=token)
-        handlers: list[urllib.request.BaseHandler] = [_SameHostAuth()]
+        handlers: list[urllib.request.BaseHandler] = [_SameHostAuth(name, api_host)]
         if self.client.ssl is not None:
             handlers.append(urllib.request.HTTPSHandler(context=self.client.ssl))
         opener = urllib.request.build_opener(*handlers)
