@@ -107,6 +107,10 @@ def test_an_eval_file_with_the_target_settles_the_eval_question(
     markdown = memo["content"].decode()
     assert "**Measured** from `eval.csv`, sha256 " in markdown
     assert "(shared by Ana Lopez)" in markdown
+    # After the memo a file settles nothing: it is not even downloaded.
+    _share(app, fake, thread, [fake.share_file("later.csv", eval_csv)])
+    assert len(fake.downloads()) == 1
+    assert any(t.startswith("This interview is past its questions") for t in _said(fake, thread))
 
 
 def test_a_file_alone_is_not_an_answer_and_the_question_comes_back(

@@ -97,6 +97,10 @@ SCOPE_MISSING = (
     f"`{FILES_SCOPE}` permission. A workspace admin can add it by reinstalling advisor with "
     f"the `{FILES_SCOPE}` scope (manifest.yml lists it); then share the file again."
 )
+PAST_QUESTIONS = (
+    "This interview is past its questions, so I did not read the file. Start a new "
+    "interview to use it (or share it at the start of one)."
+)
 TEXT_NOT_READ = (
     "The file settled the question your message replied to, so I did not read its text "
     "as an answer to the next one."
@@ -195,12 +199,15 @@ def _looks_like_html(head: bytes) -> bool:
 class SlackFiles:
     """Checks, downloads and measures shared files with the bot's client and token.
 
-    ``timeout``: seconds any one read from Slack may take; ``deadline``: the whole download."""
+    ``timeout``: seconds any one read from Slack may take; ``deadline``: one whole download;
+    ``budget``: all the files of one message (the step holds its thread meanwhile, and a
+    hold is taken over after bot/slack/tables.py's CLAIM_LEASE)."""
 
     client: WebClient
     max_bytes: int = MAX_BYTES
     timeout: float = 30.0
     deadline: float = 120.0
+    budget: float = 300.0
 
     # --- one file ----------------------------------------------------------------------
 
@@ -248,7 +255,7 @@ class SlackFiles:
         if not file.get("url_private"):
             raise FileRefused(f"Cannot use {name}: Slack gave no address to download it from.")
 
-    def download(self, file: dict[str, Any]) -> IO[bytes]:
+    def download(self, file: dict[str, Any], *, until: float | None = None) -> IO[bytes]:
         """``url_private`` with the bot token, into a spooled temporary file: at most
         ``max_bytes`` are read, whatever the server says or sends."""
         name, url = file_name(file), str(file["url_private"])
@@ -262,14 +269,14 @@ class SlackFiles:
         if self.client.ssl is not None:
             handlers.append(urllib.request.HTTPSHandler(context=self.client.ssl))
         opener = urllib.request.build_opener(*handlers)
-        started = time.monotonic()
+        until = min(until or float("inf"), time.monotonic() + self.deadline)
         spool = tempfile.SpooledTemporaryFile(max_size=_IN_MEMORY)  # noqa: SIM115 (returned)
         try:
             with opener.open(request, timeout=self.timeout) as response:
                 self._check_response(name, response.headers)
                 total = 0
                 while True:
-                    if time.monotonic() - started > self.deadline:
+                    if time.monotonic() > until:
                         raise TimeoutError
                     chunk = response.read(min(_CHUNK, self.max_bytes + 1 - total))
                     if not chunk:
@@ -329,13 +336,15 @@ class SlackFiles:
             )
         return f"Cannot use {name}: the download from Slack failed (HTTP {code}); share it again."
 
-    def measure(self, shared: dict[str, Any]) -> EvalEvidence | TrainingEvidence:
+    def measure(
+        self, shared: dict[str, Any], *, until: float | None = None
+    ) -> EvalEvidence | TrainingEvidence:
         """One shared file, checked, downloaded and measured; ``FileRefused`` with the line
         to post when it cannot be."""
         file = self.describe(shared)
         self.check(file)
         name = file_name(file)
-        with self.download(file) as stream:
+        with self.download(file, until=until) as stream:
             try:
                 return measure_stream(stream, name, max_bytes=self.max_bytes)
             except EvidenceRefused as exc:
@@ -352,9 +361,15 @@ class SlackFiles:
         said: list[Turn] = []
         lines: set[str] = set()  # a missing scope is said once, not once per file
         added = False
+        until = time.monotonic() + self.budget
         for shared in files:
             try:
-                result = self.measure(shared)
+                if time.monotonic() > until:
+                    raise FileRefused(
+                        f"Cannot use {file_name(shared)}: the files before it took all the "
+                        "time I give one message; share it again on its own."
+                    )
+                result = self.measure(shared, until=until)
             except FileRefused as refused:
                 line = str(refused)
                 if line not in lines:

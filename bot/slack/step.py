@@ -20,7 +20,7 @@ from bot.slack import blocks
 from bot.slack import plan as planning
 from bot.slack.delivery import Delivery, Outbox, describe
 from bot.slack.faults import fault
-from bot.slack.files import TEXT_NOT_READ, SlackFiles
+from bot.slack.files import PAST_QUESTIONS, TEXT_NOT_READ, SlackFiles
 from bot.slack.payloads import Where, where_kept
 from bot.slack.plan import CANCELLED, Plan
 from bot.slack.runner import Runner
@@ -29,7 +29,7 @@ from bot.slack.webapi import BotIdentity, Names, WebApi
 from graph.decisions import set_status
 from graph.evidence import EvalEvidence, TrainingEvidence
 from graph.store import MemoStatus, Store
-from graph.turns import CANCELLED_TEXT, Ended, Question, Reply
+from graph.turns import CANCELLED_TEXT, Ended, Question, Reply, Turn
 
 log = logging.getLogger("advisor.slack")
 
@@ -348,7 +348,11 @@ class Steps:
             return Plan()
         text = str(data.get("text") or "")
         files = [f for f in data.get("files") or [] if isinstance(f, dict)]
-        said, added = self.files.share(self.engine, iid, files, by=self.names(where.user))
+        said: list[Turn]
+        if before is None:  # a memo (or a cancellation): nothing a file could settle
+            said, added = [Reply(text=PAST_QUESTIONS)], False
+        else:
+            said, added = self.files.share(self.engine, iid, files, by=self.names(where.user))
         lines = [t for t in said if not isinstance(t, Question)]
         now = self.engine.pending(iid) if added else before
         same = before is not None and now is not None and now.id == before.id
