@@ -336,3 +336,14 @@ def test_a_file_shared_with_a_mention_in_the_thread_is_kept_with_it() -> None:
     assert said.data()["files"] == [
         {"id": "F0EVAL", "name": "eval.csv", "filetype": "csv", "size": 9}
     ]
+
+
+def test_slack_hears_back_before_the_download_starts(
+    app: Running, fake: FakeSlack, eval_csv: bytes
+) -> None:
+    thread = start(app, fake)
+    slow = fake.share_file("eval.csv", eval_csv, delay=2)
+    sent = app.send.file_reply("", thread_ts=thread, user="U0ANA", files=[slow])
+    assert sent.status == 200 and sent.seconds < 1.5  # the ack did not wait for the file
+    app.idle()
+    assert any(t.startswith("Measured from eval.csv") for t in _said(fake, thread))
