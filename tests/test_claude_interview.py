@@ -8,6 +8,7 @@ from typing import Any
 
 import anthropic_fake as fake_api
 import pytest
+from rendered import stored_markdown
 
 from graph.claude import Claude, llm_from_env
 from graph.interview import Interviews
@@ -217,7 +218,7 @@ def test_a_failing_model_gives_the_offline_interview_with_every_answer_kept(
     assert asked == ["task", *offline_asked]  # the follow-up question re-asks "task"
     said = [a.text for a in service.store.answers("cli:f")]
     assert "what is RAG?" in said and "about 3,000, clean" in said
-    assert "I think you should fine-tune" not in memo.markdown
+    assert "I think you should fine-tune" not in stored_markdown(service.store, memo.memo_id)
     assert fake.requests  # the model really was called, and failed every time
     assert all(not c.ok for c in claude.calls) or kind == "malformed-tool-input"
 
@@ -255,11 +256,13 @@ def test_an_injected_instruction_in_answers_changes_nothing(
     def say(question: Question) -> str | None:
         return f"no eval yet. {INJECTION}" if question.id == "eval" else None
 
-    _, memo = fake_api.play(interviews(tmp_path, "llm", claude), "cli:i", opening, SUPPORT, say=say)
+    service = interviews(tmp_path, "llm", claude)
+    _, memo = fake_api.play(service, "cli:i", opening, SUPPORT, say=say)
     _, offline_memo = offline_run(tmp_path, opening, SUPPORT, say=say)
     assert decision(memo) == decision(offline_memo)
     assert memo.assessment["approach"] == "rag"
-    assert "We recommend fine-tuning" not in memo.markdown  # the obeyed prose was rejected
+    # the obeyed prose was rejected
+    assert "We recommend fine-tuning" not in stored_markdown(service.store, memo.memo_id)
     for request in fake.requests:
         if (request.body.get("tool_choice") or {}).get("name") == "record_profile":
             assert INJECTION not in request.text  # instruction-like text is never extracted

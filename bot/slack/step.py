@@ -202,7 +202,7 @@ class Steps:
         iid = item.interview_id
         pending = self.engine.pending(iid)  # read once per step: each read costs
         key = self._shown_key(iid, pending)
-        if item.started_key is not None and item.started_key != key:
+        if item.started_key is not None and not planning.same_shown(item.started_key, key):
             # An earlier try got through the engine and died before its messages were
             # queued: do not answer twice, just make sure the thread shows where it is.
             plan = self._catch_up(iid, where, pending, key)
@@ -430,22 +430,21 @@ class Steps:
         record = None if pending is not None else self.store.get_interview(iid)
         key = key or planning.shown_key(pending, record)
         thread = self.tables.thread(iid)
-        if key is None or (thread is not None and thread.shown_key == key):
+        if key is None or (thread is not None and planning.same_shown(thread.shown_key, key)):
             return Plan()
         if pending is not None:
             return planning.of_turns(where, [pending])
         if key == CANCELLED:
             return planning.of_turns(where, [Ended(text=CANCELLED_TEXT)])
-        memo = self.store.get_memo(record.memo_id) if record and record.memo_id else None
-        if memo is None:
+        if record is None or not record.memo_id:
             return Plan()
-        return planning.of_memo(where, memo)
+        return planning.of_memo(where, record.memo_id)
 
     def reconcile(self, iid: str, where: Where) -> None:
         """At start-up: queue what this thread should show but was never queued."""
         thread = self.tables.thread(iid)
-        if thread is not None and thread.shown_key == self._shown_key(
-            iid, self.engine.pending(iid)
+        if thread is not None and planning.same_shown(
+            thread.shown_key, self._shown_key(iid, self.engine.pending(iid))
         ):
             self.outbox.deliver_quietly(iid)
             return
