@@ -369,7 +369,7 @@ class FakeSlack:
         files.info show it (``size`` defaults to the content's). ``serving`` changes how its
         url_private answers: ``status`` (say 403), ``content_type`` and ``body`` (an HTML
         sign-in page), ``delay`` in seconds before answering, ``redirect`` (a URL to send
-        the download to with a 302)."""
+        the download to with a 302), ``no_length`` (no Content-Length header)."""
         file_id = f"F{next(self._ids):08d}"
         now = int(time.time())
         base = f"http://127.0.0.1:{self.port}/files-pri/{TEAM}-{file_id}"
@@ -438,7 +438,8 @@ class FakeSlack:
         try:
             request.send_response(status)
             request.send_header("Content-Type", serving.get("content_type") or file["mimetype"])
-            request.send_header("Content-Length", str(len(data)))
+            if not serving.get("no_length"):  # without it the body ends when the fake hangs up
+                request.send_header("Content-Length", str(len(data)))
             request.end_headers()
             request.wfile.write(data)
         except OSError:  # the app stopped reading (a cap, a timeout): that is its right

@@ -347,3 +347,20 @@ def test_slack_hears_back_before_the_download_starts(
     assert sent.status == 200 and sent.seconds < 1.5  # the ack did not wait for the file
     app.idle()
     assert any(t.startswith("Measured from eval.csv") for t in _said(fake, thread))
+
+
+@pytest.mark.parametrize("no_length", [False, True])
+def test_a_file_larger_than_it_said_is_cut_off_at_the_limit(
+    app: Running, fake: FakeSlack, eval_csv: bytes, no_length: bool
+) -> None:
+    app.advisor.steps.files.max_bytes = 1_000
+    thread = start(app, fake)
+    iid = interview_id(TEAM, CHANNEL, thread)
+    liar = fake.share_file("eval.csv", eval_csv, size=900, no_length=no_length)
+    _share(app, fake, thread, [liar])
+    [refused] = [t for t in _said(fake, thread) if t.startswith("Cannot use eval.csv: too large")]
+    # Told by Content-Length before reading, or counted while reading: never read past it.
+    told = f"too large ({len(eval_csv):,} bytes; the limit is 1,000 bytes)"
+    assert ("over the limit of 1,000 bytes" in refused) is no_length
+    assert (told in refused) is not no_length
+    assert evidence_rows(app.engine.store, iid) == []
