@@ -6,6 +6,8 @@ test drives the real app against tests/slack_fake.py with files the test makes i
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import io
 import json
 import urllib.request
@@ -14,7 +16,7 @@ from typing import Any
 
 import pytest
 from evidence_files import eval_rows, training_rows, write_csv, write_jsonl
-from slack_fake import BOT_TOKEN, BOT_USER, SIGN_IN_PAGE, TEAM, FakeSlack
+from slack_fake import BOT_TOKEN, BOT_USER, SIGN_IN_PAGE, TEAM, FakeSlack, Serve
 from slack_harness import CHANNEL, Running, answer, app, fake, last_id, run_to_memo, start
 
 from bot.slack import files as files_module
@@ -23,6 +25,7 @@ from bot.slack.files import FileRefused, SlackFiles
 from bot.slack.payloads import interview_id
 from bot.slack.webapi import make_client
 from graph.interview_evidence import evidence_rows
+from graph.store import Store
 
 __all__ = ["app", "fake"]  # fixtures
 
@@ -279,7 +282,9 @@ def test_the_same_file_shared_twice_is_measured_once(
     _share(app, fake, thread, [fake.share_file("eval.csv", eval_csv)])
     _share(app, fake, thread, [fake.share_file("eval copy.csv", eval_csv)])
     assert len(evidence_rows(app.engine.store, iid)) == 1
-    assert any("was measured already in this interview" in t for t in _said(fake, thread))
+    [again] = [t for t in _said(fake, thread) if "measured already" in t]
+    assert again.startswith("Measured from eval.csv: 400 items")  # what it measured, again
+    assert "eval copy.csv: measured already in this interview (same contents)" in again
 
 
 def test_the_bot_token_goes_only_to_slack(fake: FakeSlack) -> None:
@@ -364,3 +369,33 @@ def test_a_file_larger_than_it_said_is_cut_off_at_the_limit(
     assert ("over the limit of 1,000 bytes" in refused) is no_length
     assert (told in refused) is not no_length
     assert evidence_rows(app.engine.store, iid) == []
+
+
+def test_killed_after_measuring_the_restart_says_what_was_measured_once(
+    fake: FakeSlack, eval_csv: bytes
+) -> None:
+    store = Store()  # the ADVISOR_DB the processes use
+    serve = Serve(fake, fault="after_answer:2")  # the second engine step: the file
+    try:
+        serve.send.command("classify support emails into 12 categories")
+        thread = fake.wait_for(lambda: fake.parents())[0]
+        fake.wait_for(lambda: fake.questions(CHANNEL, thread))
+        file = fake.share_file("eval.csv", eval_csv)
+        with contextlib.suppress(http.client.RemoteDisconnected, ConnectionError):
+            serve.send.file_reply("", thread_ts=thread, files=[file])
+        assert serve.died() == 137  # measured and added, nothing it says queued yet
+    finally:
+        serve.kill()
+    iid = interview_id(TEAM, CHANNEL, thread)
+    assert len(evidence_rows(store, iid)) == 1
+    serve = Serve(fake)  # picks up the unfinished reply
+    try:
+        fake.wait_for(lambda: len(fake.questions(CHANNEL, thread)) == 2, timeout=20)
+    finally:
+        serve.stop()
+    said = _said(fake, thread)
+    assert [t for t in said if t.startswith("Measured from eval.csv")] == [
+        "Measured from eval.csv: 400 items, 82.0 % exact match; "
+        "per-label F1 lowest on 'billing' (0.60)"
+    ]  # said once, as if nothing had happened
+    assert len(evidence_rows(store, iid)) == 1  # and added once

@@ -101,6 +101,7 @@ PAST_QUESTIONS = (
     "This interview is past its questions, so I did not read the file. Start a new "
     "interview to use it (or share it at the start of one)."
 )
+ALREADY_MEASURED = "measured already in this interview (same contents), so nothing changed."
 TEXT_NOT_READ = (
     "The file settled the question your message replied to, so I did not read its text "
     "as an answer to the next one."
@@ -353,11 +354,19 @@ class SlackFiles:
     # --- a reply's files ---------------------------------------------------------------
 
     def share(
-        self, engine: EvidenceEngine, interview_id: str, files: Sequence[dict[str, Any]], *, by: str
+        self,
+        engine: EvidenceEngine,
+        interview_id: str,
+        files: Sequence[dict[str, Any]],
+        *,
+        by: str,
+        retry: bool = False,
     ) -> tuple[list[Turn], bool]:
         """Measure each file and add it to the interview. Returns what the thread is told
         (measured lines, refusals, and the engine's turns after the last file: the question
-        it asks now, or the memo) and whether any file was added."""
+        it asks now, or the memo) and whether any file was added. A file already in the
+        interview is not added again; ``retry``: this message's step is running again after
+        a crash, so its files being there already is no news to the person."""
         said: list[Turn] = []
         lines: set[str] = set()  # a missing scope is said once, not once per file
         added = False
@@ -376,14 +385,11 @@ class SlackFiles:
                     lines.add(line)
                     said.append(Reply(text=line))
                 continue
-            known = {row["sha256"] for row in evidence_rows(engine.store, interview_id)}
+            known = {r["sha256"]: r for r in evidence_rows(engine.store, interview_id)}
             if result.sha256 in known:  # shared twice, or a step run again after a crash
-                said.append(
-                    Reply(
-                        text=f"{result.file} was measured already in this interview "
-                        f"(sha256 {result.sha256[:8]}); nothing new from it."
-                    )
-                )
+                summary = str(known[result.sha256]["summary"])
+                again = "" if retry else f"\n{result.file}: {ALREADY_MEASURED}"
+                said.append(Reply(text=summary + again))
                 continue
             turns = engine.add_evidence(interview_id, result, by=by)
             said = [t for t in said if not isinstance(t, Question)]  # only the latest asking

@@ -352,7 +352,8 @@ class Steps:
         if before is None:  # a memo (or a cancellation): nothing a file could settle
             said, added = [Reply(text=PAST_QUESTIONS)], False
         else:
-            said, added = self.files.share(self.engine, iid, files, by=self.names(where.user))
+            by, retry = self.names(where.user), item.started_key is not None
+            said, added = self.files.share(self.engine, iid, files, by=by, retry=retry)
         lines = [t for t in said if not isinstance(t, Question)]
         now = self.engine.pending(iid) if added else before
         same = before is not None and now is not None and now.id == before.id
