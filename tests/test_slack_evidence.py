@@ -168,7 +168,7 @@ def test_a_clean_training_file_settles_the_examples_question_and_the_text_is_not
     assert any(t.startswith("Measured from clean.jsonl: 2,000 examples") for t in said)
     assert any("did not read its text as an answer" in t for t in said)
     # The file answered "examples"; the text was about the file, not the next question.
-    assert last_id(fake, thread) not in ("examples",)
+    assert last_id(fake, thread) != "examples"
     assert len(app.engine.store.answers(iid)) == answers
     profile = app.engine.profile(iid)
     assert profile is not None and (profile.labeled_examples, profile.labels_clean) == (2000, True)
