@@ -70,3 +70,27 @@ def held_note(records: Sequence[Provenance], measured: Mapping[str, Provenance])
 
 
 __all__ = ["MEASURED", "contradictions", "held_note", "is_measured", "measured_fields"]
+
+
+def known_hint(
+    fields: Sequence[str],
+    profile: Any,
+    provenance: Iterable[Provenance | Mapping[str, Any]],
+    missing: Sequence[str],
+) -> str:
+    """For a question some of whose facts are already known (a file measured the eval's
+    size and score, not the target): what is known, and only what is still needed."""
+    from graph.labels import FIELD, value_text
+    from graph.reading.amounts import MISSING_ASK
+
+    known = [f for f in fields if getattr(profile, f, None) is not None]
+    if not known or not missing:
+        return ""
+    sources = measured_fields(provenance)
+    facts = ", ".join(f"{FIELD.get(f, f)} {value_text(f, getattr(profile, f))}" for f in known)
+    where = {
+        s.said.removeprefix(MEASURED).split(",", 1)[0] for f, s in sources.items() if f in known
+    }
+    origin = f" (measured from {', '.join(sorted(where))})" if where else ""
+    asks = " And ".join(MISSING_ASK.get(f, f) for f in missing)
+    return f"Already known: {facts}{origin}. Only this is still needed: {asks}"

@@ -40,7 +40,7 @@ from graph.answers import (
 )
 from graph.assessment import Assessment
 from graph.followups import FollowUps, reply, why_decided
-from graph.measured import held_note, measured_fields
+from graph.measured import held_note, known_hint, measured_fields
 from graph.memo import FIELD_LABELS, value_text
 from graph.profile import FIELDS, Profile, Provenance, conflicts, merge, merge_each, same_value
 from graph.reading.result import CLASH, FREE_TEXT, NEGATION
@@ -156,7 +156,11 @@ def question_turn(spec: Any, state: State) -> Question:
     number = len(state.get("history", [])) + 1 + int(state.get("asked_use_case", False))
     remaining = catalog.remaining_estimate(profile, settled(state))
     total = max(number, number - 1 + remaining)
-    turn = catalog.to_turn(spec, number, total, hint=state.get("hint", ""))
+    hint = state.get("hint", "")
+    if not hint and spec.kind in ("eval", "examples", "usage"):  # numbers, some known
+        missing = catalog.missing_fields(spec, profile)
+        hint = known_hint(spec.fields, profile, state.get("provenance", []), missing)
+    turn = catalog.to_turn(spec, number, total, hint=hint)
     confirming = _confirming(state, spec.id)
     if confirming is None:
         return turn

@@ -170,3 +170,24 @@ def test_a_typed_figure_after_the_file_does_not_replace_the_measured_one(tmp_pat
     evidence = _section(stored.markdown, "Evidence: measured and stated")
     assert "**Contradicted:** eval set size stated as 650 by dana; measured 400." in evidence
     assert "best prompt score stated as 75%" in evidence
+
+
+def test_a_question_half_settled_by_a_file_asks_only_for_the_rest(tmp_path: Path) -> None:
+    eval_file, _ = _files(tmp_path)
+    service = Interviews()
+    turns = service.start("e:6", use_case="Route support tickets to 12 queues", by="dana")
+    turns = service.add_evidence("e:6", measure_path(eval_file), by="ana")
+    for _ in range(12):
+        q = _question(turns)
+        if q.id == "eval" and not q.confirm:
+            break
+        turns = service.reply("e:6", ROUTER[q.id] if not q.confirm else "yes", by="dana")
+    assert q.hint == (
+        "Already known: eval set size 400, best prompt score 82% (measured from `eval.csv`). "
+        "Only this is still needed: what score do you need?"
+    )
+    turns = service.reply("e:6", "95", by="dana")  # a bare number is the one thing asked
+    profile = service.profile("e:6")
+    assert profile is not None and profile.target_score == 0.95
+    assert (profile.eval_set_size, profile.baseline_score) == (400, 0.82)
+    assert _question(turns).id != "eval"
