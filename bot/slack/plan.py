@@ -188,6 +188,24 @@ def retire_typed(
     return [update(where, ts, message)], True
 
 
+def retire_settled(
+    where: Where,
+    before: Question | None,
+    after: Question | None,
+    live: tuple[Question, str] | None,
+) -> tuple[list[Item], bool]:
+    """A shared file settled ``before`` (the interview now asks ``after``, or nothing): the
+    buttons come off its live message, which says it was answered in the thread since."""
+    if before is None or live is None or live[0].id != before.id:
+        return [], False
+    if after is not None and after.id == before.id:
+        return [], False
+    question, ts = live
+    if not question.options:
+        return [], True
+    return [update(where, ts, blocks.settled_message(question))], True
+
+
 def retire_clicked(
     where: Where,
     pending: Question,
