@@ -18,7 +18,7 @@ import logging
 import os
 import re
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import END, START, StateGraph
@@ -56,6 +56,9 @@ from graph.steps import (
 from graph.store import Store, memo_id_for, utc_now
 from graph.turns import CANCELLED_TEXT, Ended, MemoReady, Question, Reply, Turn
 from knowledge.db import connect
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.postgres import PostgresSaver
 
 log = logging.getLogger(__name__)
 
@@ -107,14 +110,14 @@ class Interviews(Steps):
         prices: Prices | None = None,
         llm: LLM | None = None,
     ) -> None:
-        self.store = Store(db_path)
+        self.store, self._saver = _open(db_path)
         self.clock = clock
         self.prices = prices if prices is not None else load_prices()
         self.llm = llm
         bind = getattr(llm, "bind_usage", None)
         if callable(bind) and getattr(llm, "on_usage", None) is None:
             bind(self.store.record_usage)
-        self._saver = SqliteSaver(connect(db_path))
+        # The card index is a local SQLite FTS5 file in every case (cards ship with the code).
         self.followups = FollowUps(db_path, llm)
         self.graph = self._build()
 
@@ -444,11 +447,19 @@ class Interviews(Steps):
         self._sync_record(interview_id, values, out)
         if values.get("phase") in ("done", "cancelled"):
             # A finished interview needs only its latest checkpoint; keeps growth bounded.
-            compact_thread(self._saver, interview_id)
+            self._compact(interview_id, open_too=False)
         elif (values.get("seq") or 0) % COMPACT_EVERY == 0 and values.get("seq"):
             # An open one too, now and then: a long thread keeps a few checkpoints, not all.
-            compact_thread(self._saver, interview_id, open_too=True)
+            self._compact(interview_id, open_too=True)
         return out
+
+    def _compact(self, interview_id: str, *, open_too: bool) -> None:
+        if isinstance(self._saver, SqliteSaver):
+            compact_thread(self._saver, interview_id, open_too=open_too)
+        else:
+            from graph.pg_store import compact_pg_thread
+
+            compact_pg_thread(self._saver, interview_id)
 
     def _turn(self, item: dict[str, Any], values: dict[str, Any]) -> Turn | None:
         kind = item.get("kind")
@@ -716,6 +727,17 @@ def _changes_only(node: Callable[[State], dict[str, Any]]) -> Any:
         return out
 
     return changed
+
+
+def _open(db_path: str | os.PathLike[str] | None) -> tuple[Store, SqliteSaver | PostgresSaver]:
+    """The store and the checkpointer: SQLite (the file ``db_path``, or ``ADVISOR_DB``), or
+    PostgreSQL when ``ADVISOR_DATABASE_URL`` is set and no ``db_path`` is given: the app's
+    tables and LangGraph's PostgresSaver on one pool, the schema migrated first."""
+    if db_path is None and (os.environ.get("ADVISOR_DATABASE_URL") or "").strip():
+        from graph.pg_store import open_engine  # psycopg loads only for PostgreSQL
+
+        return open_engine()
+    return Store(db_path), SqliteSaver(connect(db_path))
 
 
 def _seq(payload: dict[str, Any], state: State) -> int:

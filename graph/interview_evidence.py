@@ -5,7 +5,8 @@ settles (graph.evidence.profile_evidence), writes the measured values over the p
 with provenance (file, sha256, who shared it, when), keeps a stated figure the file
 contradicts beside the measured one, says what was measured, and lets the usual routing
 skip the questions the file settled. The file's record goes in the ``evidence`` table so
-the memo can cite it. Nothing of the file's text is kept: only the measures.
+the memo can cite it (the store's ``add_evidence_row``). Nothing of the file's text is
+kept: only the measures.
 """
 
 from __future__ import annotations
@@ -22,31 +23,9 @@ if TYPE_CHECKING:
     from graph.store import Store
 
 
-def ensure_table(store: Store) -> None:
-    """The ``evidence`` table: one row per file shared in an interview."""
-    with store.write() as db:
-        db.table("evidence").create(
-            {
-                "interview_id": str,
-                "file": str,
-                "sha256": str,
-                "kind": str,
-                "by": str,
-                "at": str,
-                "summary": str,
-                "measures": str,  # the `advisor evidence check --json` object, as JSON
-            },
-            if_not_exists=True,
-        )
-
-
 def evidence_rows(store: Store, interview_id: str) -> list[dict[str, Any]]:
     """Every file shared in ``interview_id``, oldest first."""
-    ensure_table(store)
-    with store.read() as db:
-        return list(
-            db.table("evidence").rows_where("interview_id = ?", [interview_id], order_by="rowid")
-        )
+    return store.evidence_rows(interview_id)
 
 
 def add_evidence(
@@ -58,8 +37,6 @@ def add_evidence(
 ) -> list[Turn]:
     """Put one measured file into the interview; the turns say what was measured and what
     is asked next."""
-    import json
-
     if service.store.get_interview(interview_id) is None:
         return [Reply(text="I don't know that interview. Start a new one to begin.")]
     config = service._config(interview_id)
@@ -91,20 +68,16 @@ def add_evidence(
                 f"the file measures {measured.value}. I use the measured value."
             )
     lines += [f"Risk: {risk}" for risk in found.risks]
-    ensure_table(service.store)
-    with service.store.write() as db:
-        db.table("evidence").insert(
-            {
-                "interview_id": interview_id,
-                "file": found.file,
-                "sha256": found.sha256,
-                "kind": result.kind,
-                "by": by,
-                "at": at,
-                "summary": found.summary,
-                "measures": json.dumps(result.contract(), sort_keys=True),
-            }
-        )
+    service.store.add_evidence_row(
+        interview_id,
+        file=found.file,
+        sha256=found.sha256,
+        kind=result.kind,
+        by=by,
+        at=at,
+        summary=found.summary,
+        measures=result.contract(),
+    )
     node = next(iter(snapshot.next), None)
     update: dict[str, Any] = {
         "profile": updated.model_dump(mode="json"),

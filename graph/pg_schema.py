@@ -45,8 +45,51 @@ def _checkpoint_tables(conn: Connection) -> None:
     PostgresSaver(conn).setup()
 
 
+# The app's tables, with the columns of their SQLite twins (graph/store.py,
+# graph/session_lock.py, graph/interview_evidence.py) so both stores hold the same records.
+# Timestamps stay ISO 8601 text, compared as text, exactly as in SQLite. ``rowid`` stands in
+# for SQLite's implicit one where the order of insertion breaks ties. "by", "at" and "values"
+# are quoted: SQL keywords.
+_APP_TABLES = (
+    """CREATE TABLE interviews (
+        id text PRIMARY KEY, use_case text, started_by text, started_at text,
+        updated_at text, status text, origin text, memo_id text,
+        rowid bigint GENERATED ALWAYS AS IDENTITY)""",
+    """CREATE TABLE answers (
+        interview_id text NOT NULL, seq integer NOT NULL, question_id text, "by" text,
+        "at" text, text text, "values" text, author_id text,
+        PRIMARY KEY (interview_id, seq))""",
+    """CREATE TABLE memos (
+        id text PRIMARY KEY, interview_id text, version integer, status text, approach text,
+        next_rung text, use_case text, markdown text, assessment text, created_at text,
+        updated_at text, decided_by text)""",
+    'CREATE TABLE events (event_id text PRIMARY KEY, "at" text)',
+    """CREATE TABLE usage (
+        interview_id text, "at" text, model text, purpose text, input_tokens bigint,
+        output_tokens bigint, cache_read_tokens bigint, cache_write_tokens bigint)""",
+    """CREATE TABLE evidence (
+        interview_id text, file text, sha256 text, kind text, "by" text, "at" text,
+        summary text, measures text, rowid bigint GENERATED ALWAYS AS IDENTITY)""",
+    """CREATE TABLE sessions (
+        interview_id text PRIMARY KEY, holder text NOT NULL, host text NOT NULL,
+        pid integer NOT NULL, since text NOT NULL, beat_at double precision NOT NULL)""",
+    "CREATE INDEX memos_interview_id ON memos (interview_id)",
+    'CREATE INDEX answers_by ON answers ("by")',
+    "CREATE INDEX answers_author_id ON answers (author_id)",
+    # SQLite scans usage and evidence per interview; a shared server should not.
+    "CREATE INDEX usage_interview_id ON usage (interview_id)",
+    "CREATE INDEX evidence_interview_id ON evidence (interview_id)",
+)
+
+
+def _app_tables(conn: Connection) -> None:
+    for statement in _APP_TABLES:
+        conn.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "LangGraph checkpoint tables", _checkpoint_tables, transactional=False),
+    Migration(2, "app tables", _app_tables),
 )
 
 _CREATE = """
@@ -73,6 +116,11 @@ def applied(conn: Connection) -> dict[int, str]:
         return {}
     rows = conn.execute("SELECT version, name FROM schema_migrations ORDER BY version")
     return {int(row["version"]): str(row["name"]) for row in rows}
+
+
+def version(conn: Connection) -> int:
+    """The schema version the database is at (0 before the first migration)."""
+    return max(applied(conn), default=0)
 
 
 def _check_order(migrations: Sequence[Migration]) -> None:

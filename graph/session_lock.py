@@ -2,9 +2,9 @@
 
 ``advisor chat --resume ID`` in two terminals at once would both answer the same question:
 a reply typed under one question lands on the next, and answers given together fork the
-checkpoint. So a session claims its interview in the ``sessions`` table (a compare-and-set
-inside ``BEGIN IMMEDIATE``, as the Slack front end claims its threads) and holds it until
-it ends. A claim is taken over when its process is gone (same machine: the pid no longer
+checkpoint. So a session claims its interview in the store's ``sessions`` table (a
+compare-and-set: ``Store.claim_session``, in SQLite or PostgreSQL) and holds it until it
+ends. A claim is taken over when its process is gone (same machine: the pid no longer
 runs) or has not beaten for ``STALE`` seconds (another machine, a reused pid, a stopped
 process). A holder checks its claim before each reply, so a session that was taken over
 while stopped (Ctrl-Z) stops instead of answering.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sqlite3
 import threading
 import time
 import uuid
@@ -23,18 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 
-from graph.store import Store
+from graph.store import SessionClaim, Store
 
 log = logging.getLogger(__name__)
 
 BEAT = 15.0  # seconds between a holder's heartbeats
 STALE = 60.0  # a claim not refreshed for this long is taken over, even if its pid runs
-
-_TABLE = (
-    "CREATE TABLE IF NOT EXISTS sessions ("
-    " interview_id TEXT PRIMARY KEY, holder TEXT NOT NULL, host TEXT NOT NULL,"
-    " pid INTEGER NOT NULL, since TEXT NOT NULL, beat_at REAL NOT NULL)"
-)
+TRIES = 10  # compare-and-set rounds lost to other sessions before giving up
 
 
 @dataclass(frozen=True)
@@ -95,27 +89,25 @@ class SessionLock:
 
     def acquire(self) -> None:
         """Claim the interview, or raise :class:`SessionOpen` naming who has it."""
-        now = time.time()
-        with self.store.write() as db:
-            db.execute(_TABLE)
-            row = db.execute(
-                "SELECT holder, host, pid, since, beat_at FROM sessions WHERE interview_id = ?",
-                [self.interview_id],
-            ).fetchone()
-            if row is not None and row[0] != self.holder:
-                holder, host, pid, since, beat_at = row
-                if not (_pid_gone(host, pid) or now - beat_at > self.stale):
-                    raise SessionOpen(self.interview_id, Holder(host, pid, since))
-                log.info("interview %s: taking over the session of %s", self.interview_id, holder)
+        for _ in range(TRIES):
+            now = time.time()
+            found = self.store.session_claim(self.interview_id)
+            if found is not None and found.holder != self.holder:
+                if not (_pid_gone(found.host, found.pid) or now - found.beat_at > self.stale):
+                    raise SessionOpen(self.interview_id, Holder(found.host, found.pid, found.since))
+                log.info(
+                    "interview %s: taking over the session of %s", self.interview_id, found.holder
+                )
             since = datetime.now(UTC).replace(microsecond=0).isoformat()
-            db.execute(
-                # ON CONFLICT rather than INSERT OR REPLACE: PostgreSQL speaks it too
-                "INSERT INTO sessions (interview_id, holder, host, pid, since, beat_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (interview_id) DO UPDATE SET"
-                " holder = excluded.holder, host = excluded.host, pid = excluded.pid,"
-                " since = excluded.since, beat_at = excluded.beat_at",
-                [self.interview_id, self.holder, socket.gethostname(), os.getpid(), since, now],
-            )
+            claim = SessionClaim(self.holder, socket.gethostname(), os.getpid(), since, now)
+            # Only from the holder just read: a session that claimed it meanwhile keeps it,
+            # and the next round sees who that is.
+            replacing = found.holder if found is not None else None
+            if self.store.claim_session(self.interview_id, claim, replacing=replacing):
+                break
+        else:  # other sessions kept winning the claim: one of them has it
+            last = self.store.session_claim(self.interview_id) or claim
+            raise SessionOpen(self.interview_id, Holder(last.host, last.pid, last.since))
         self._beater = threading.Thread(target=self._beat, name="session-beat", daemon=True)
         self._beater.start()
 
@@ -129,28 +121,19 @@ class SessionLock:
         if self._beater is not None:
             self._beater.join(timeout=5)
         try:
-            with self.store.write() as db:
-                db.execute(
-                    "DELETE FROM sessions WHERE interview_id = ? AND holder = ?",
-                    [self.interview_id, self.holder],
-                )
-        except sqlite3.Error as exc:  # a full disk: the dead pid frees it next time
+            self.store.release_session(self.interview_id, self.holder)
+        except self.store.errors as exc:  # a full disk: the dead pid frees it next time
             log.warning("interview %s: could not release the session: %s", self.interview_id, exc)
 
     def _refresh(self) -> bool:
-        with self.store.write() as db:
-            cursor = db.execute(
-                "UPDATE sessions SET beat_at = ? WHERE interview_id = ? AND holder = ?",
-                [time.time(), self.interview_id, self.holder],
-            )
-            return cursor.rowcount == 1
+        return self.store.beat_session(self.interview_id, self.holder, time.time())
 
     def _beat(self) -> None:
         while not self._stop.wait(self.beat):
             try:
                 if not self._refresh():
                     return  # taken over: check() tells the session
-            except sqlite3.Error as exc:  # busy or full: try again next beat
+            except self.store.errors as exc:  # busy or full: try again next beat
                 log.warning("interview %s: heartbeat failed: %s", self.interview_id, exc)
 
     def __enter__(self) -> SessionLock:

@@ -12,17 +12,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import sqlite_utils
 from pydantic import BaseModel, Field
 
 from graph.memo_headers import MEMO_STATUSES, MemoHeader, memo_headers
 from knowledge.db import connect_readonly, open_db
+
+if TYPE_CHECKING:
+    from graph.pg_store import PgStore
 
 InterviewStatus = Literal["open", "done", "cancelled"]
 MemoStatus = Literal["proposed", "accepted", "rejected"]
@@ -80,8 +85,47 @@ class MemoRecord(BaseModel):
     decided_by: str | None = None
 
 
+@dataclass(frozen=True)
+class SessionClaim:
+    """Who holds an interview's session (graph/session_lock.py): a row of ``sessions``."""
+
+    holder: str
+    host: str
+    pid: int
+    since: str  # ISO 8601 UTC
+    beat_at: float  # time.time() of the holder's last heartbeat
+
+
+_EVIDENCE_COLUMNS = ("interview_id", "file", "sha256", "kind", "by", "at", "summary", "measures")
+_SESSIONS = (
+    "CREATE TABLE IF NOT EXISTS sessions ("
+    " interview_id TEXT PRIMARY KEY, holder TEXT NOT NULL, host TEXT NOT NULL,"
+    " pid INTEGER NOT NULL, since TEXT NOT NULL, beat_at REAL NOT NULL)"
+)
+# Compare-and-set of a session claim, the same statement in SQLite and PostgreSQL: insert
+# when nobody holds it, or replace the holder the caller read (and no other).
+CLAIM_FREE = (
+    "INSERT INTO sessions (interview_id, holder, host, pid, since, beat_at)"
+    " VALUES ({p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT (interview_id) DO NOTHING"
+)
+CLAIM_FROM = (
+    "INSERT INTO sessions (interview_id, holder, host, pid, since, beat_at)"
+    " VALUES ({p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT (interview_id) DO UPDATE SET"
+    " holder = excluded.holder, host = excluded.host, pid = excluded.pid,"
+    " since = excluded.since, beat_at = excluded.beat_at WHERE sessions.holder = {p}"
+)
+
+
 class Store:
-    """Thread-safe access to the app tables. Every write commits at once."""
+    """Thread-safe access to the app tables in SQLite. Every write commits at once.
+
+    :class:`graph.pg_store.PgStore` is the same store in PostgreSQL (:func:`open_store`
+    picks one); nothing outside the two touches their SQL, except the Slack front end's own
+    tables, which are SQLite-only for now (``write`` and ``read``)."""
+
+    # What a failing database raises (a full disk, a busy file): callers that must outlive
+    # it, such as a session's heartbeat, catch these.
+    errors: ClassVar[tuple[type[Exception], ...]] = (sqlite3.Error,)
 
     def __init__(
         self, db_path: str | os.PathLike[str] | None = None, *, readonly: bool = False
@@ -458,6 +502,94 @@ class Store:
         assert found is not None
         return found
 
+    # evidence files and terminal sessions ------------------------------------------------
+
+    def _evidence_table(self) -> None:
+        # Made on first use, as before it was the store's: a database no file was ever shared
+        # in has no such table.
+        with self.write() as db:
+            db.table("evidence").create(
+                {column: str for column in _EVIDENCE_COLUMNS}, if_not_exists=True
+            )
+
+    def add_evidence_row(
+        self,
+        interview_id: str,
+        *,
+        file: str,
+        sha256: str,
+        kind: str,
+        by: str,
+        at: str,
+        summary: str,
+        measures: dict[str, Any],
+    ) -> None:
+        """One file shared in an interview: its measures (the `advisor evidence check --json`
+        object), never its text."""
+        self._evidence_table()
+        row = {
+            "interview_id": interview_id,
+            "file": file,
+            "sha256": sha256,
+            "kind": kind,
+            "by": by,
+            "at": at,
+            "summary": summary,
+            "measures": json.dumps(measures, sort_keys=True),
+        }
+        with self.write() as db:
+            db.table("evidence").insert(row)
+
+    def evidence_rows(self, interview_id: str) -> list[dict[str, Any]]:
+        """Every file shared in ``interview_id``, oldest first (``measures`` as JSON text)."""
+        self._evidence_table()
+        with self.read() as db:
+            return list(
+                db.table("evidence").rows_where(
+                    "interview_id = ?", [interview_id], order_by="rowid"
+                )
+            )
+
+    def session_claim(self, interview_id: str) -> SessionClaim | None:
+        """Who holds the interview's session, or None."""
+        with self.write() as db:
+            db.execute(_SESSIONS)
+            row = db.execute(
+                "SELECT holder, host, pid, since, beat_at FROM sessions WHERE interview_id = ?",
+                [interview_id],
+            ).fetchone()
+        return SessionClaim(*row) if row is not None else None
+
+    def claim_session(
+        self, interview_id: str, claim: SessionClaim, *, replacing: str | None
+    ) -> bool:
+        """Take the session for ``claim.holder`` if it is held by ``replacing`` (None: by
+        nobody), atomically; False when someone else changed it since it was read."""
+        args: list[Any] = [interview_id, claim.holder, claim.host, claim.pid, claim.since]
+        args.append(claim.beat_at)
+        sql = CLAIM_FREE if replacing is None else CLAIM_FROM
+        with self.write() as db:
+            db.execute(_SESSIONS)
+            cursor = db.execute(sql.format(p="?"), args + ([replacing] if replacing else []))
+            return cursor.rowcount == 1
+
+    def beat_session(self, interview_id: str, holder: str, at: float) -> bool:
+        """Refresh ``holder``'s claim; False when it is no longer theirs."""
+        with self.write() as db:
+            cursor = db.execute(
+                "UPDATE sessions SET beat_at = ? WHERE interview_id = ? AND holder = ?",
+                [at, interview_id, holder],
+            )
+            return cursor.rowcount == 1
+
+    def release_session(self, interview_id: str, holder: str) -> None:
+        """Let go of ``holder``'s claim (nothing if it was taken over)."""
+        with self.write() as db:
+            db.execute(
+                "DELETE FROM sessions WHERE interview_id = ? AND holder = ?",
+                [interview_id, holder],
+            )
+
     # events and usage -----------------------------------------------------------------
 
     def seen_event(self, event_id: str, *, at: str | None = None) -> bool:
@@ -511,6 +643,26 @@ class Store:
             ).fetchone()
         keys = ("calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
         return dict(zip(keys, (int(v) for v in row), strict=True))
+
+
+def open_store(db_path: str | os.PathLike[str] | None = None, *, readonly: bool = False) -> Store:
+    """The store this process should use: :class:`graph.pg_store.PgStore` when
+    ``ADVISOR_DATABASE_URL`` is set (and ``db_path`` is not given), else the SQLite file.
+    PostgreSQL's schema is brought up to date first (graph/pg_schema.py)."""
+    if db_path is None and (os.environ.get("ADVISOR_DATABASE_URL") or "").strip():
+        from graph.database import Postgres, configured
+
+        backend = configured()
+        if isinstance(backend, Postgres):
+            return _open_pg(backend.url)
+    return Store(db_path, readonly=readonly)
+
+
+def _open_pg(url: str) -> PgStore:
+    # psycopg and the saver load only here: an SQLite run never imports them.
+    from graph.pg_store import PgStore
+
+    return PgStore.connect(url)
 
 
 def _memo(row: dict[str, Any]) -> MemoRecord:
