@@ -1,22 +1,37 @@
-"""`advisor db ...`: how big the database is, and the retention policy that keeps it small."""
+"""`advisor db ...`: how big the database is, and the retention policy that keeps it small.
+
+With ``ADVISOR_DATABASE_URL`` set: ``migrate`` brings the PostgreSQL schema up to date and
+``stats`` reports on it (graph/pg_stats.py); ``compact`` and ``prune`` are SQLite-only for
+now and say so.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 import bot.slack.tables  # noqa: F401  (registers the Slack tables with graph.retention)
-from bot.errors import database_message
+from bot.errors import database_message, postgres_message
 from bot.invocation import advisor_command
 from graph.retention import EVENTS_KEEP, DbStats, compact, prune, stats
 from graph.retention import vacuum as vacuum_db
 from knowledge.db import db_path
+
+if TYPE_CHECKING:
+    from graph.pg_stats import PgStats
+
+URL_ENV = "ADVISOR_DATABASE_URL"  # graph.database.URL_ENV, named so psycopg loads only for it
+PG_RETENTION = (
+    "`advisor db {command}` is SQLite-only for now; with ADVISOR_DATABASE_URL set the engine "
+    "keeps each finished interview's latest checkpoint only, by itself."
+)
 
 UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 _DURATION = re.compile(r"(\d{1,6})\s*([hdw])", re.IGNORECASE)
@@ -50,9 +65,13 @@ class Duration(click.ParamType):
 DURATION = Duration()
 
 
+def _postgres_url() -> str | None:
+    return (os.environ.get(URL_ENV) or "").strip() or None
+
+
 @contextmanager
 def _database() -> Iterator[None]:
-    """A missing or unusable database file turned into a clear message."""
+    """A missing or unusable database file (or PostgreSQL server) turned into a clear message."""
     try:
         yield
     except FileNotFoundError as exc:
@@ -63,6 +82,11 @@ def _database() -> Iterator[None]:
         ) from exc
     except (sqlite3.Error, PermissionError) as exc:
         raise click.ClickException(database_message(exc)) from exc
+    except Exception as exc:
+        line = postgres_message(exc)
+        if line is None:
+            raise
+        raise click.ClickException(line) from None
 
 
 def human(size: int) -> str:
@@ -93,6 +117,10 @@ def db() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
 def stats_command(as_json: bool) -> None:
     """Size of the database file, rows per table, checkpoints and bytes per interview."""
+    url = _postgres_url()
+    if url is not None:
+        _pg_stats(url, as_json)
+        return
     with _database():
         found = stats()
     if as_json:
@@ -100,6 +128,42 @@ def stats_command(as_json: bool) -> None:
         return
     for line in stats_lines(found):
         click.echo(line)
+
+
+def _pg_stats(url: str, as_json: bool) -> None:
+    from graph.database import open_pool
+    from graph.pg_stats import pg_stats
+
+    with _database(), open_pool(url, max_size=1, name="advisor-stats") as pool:
+        found = pg_stats(pool, url)
+    if as_json:
+        click.echo(found.model_dump_json(indent=2))
+        return
+    for line in pg_stats_lines(found):
+        click.echo(line)
+
+
+def pg_stats_lines(s: PgStats) -> list[str]:
+    """The readable report ``advisor db stats`` prints for PostgreSQL."""
+    lines = [
+        f"Database   PostgreSQL {s.url}, schema version {s.schema_version}",
+        f"Size       {human(s.database_bytes)} (the whole database)",
+        "",
+        f"{'TABLE':<28} {'ROWS':>10} {'SIZE':>10}",
+    ]
+    for table, rows in s.tables.items():
+        lines.append(f"{table:<28} {rows:>10,} {human(s.table_bytes[table]):>10}")
+    by_status = ", ".join(f"{n:,} {status}" for status, n in s.interviews_by_status.items())
+    lines += [
+        "",
+        f"Interviews                 {s.interviews:,}" + (f" ({by_status})" if by_status else ""),
+        f"Checkpoints per interview  avg {s.checkpoints_per_interview_avg:g}, "
+        f"max {s.checkpoints_per_interview_max:,} ({s.threads:,} threads)",
+        f"Bytes per interview        {human(s.bytes_per_interview)} "
+        f"(interview tables: {human(s.interview_bytes)})",
+        "The Slack tables are SQLite-only for now; `db compact` and `db prune` too.",
+    ]
+    return lines
 
 
 def stats_lines(s: DbStats) -> list[str]:
@@ -141,6 +205,8 @@ def compact_command(vacuum: bool) -> None:
     An open interview resumes at its question, and a finished one can still be
     revised ("change volume to 50k"), from the checkpoint it keeps.
     """
+    if _postgres_url() is not None:
+        raise click.ClickException(PG_RETENTION.format(command="compact"))
     with _database():
         done = compact()
         before, after = vacuum_db() if vacuum else (0, 0)
@@ -191,6 +257,8 @@ def prune_command(
     --include-memos; an interview that never produced a memo goes entirely.
     Open interviews are never pruned.
     """
+    if _postgres_url() is not None:
+        raise click.ClickException(PG_RETENTION.format(command="prune"))
     with _database():
         result = prune(
             older_than,

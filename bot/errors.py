@@ -8,7 +8,9 @@ cannot be opened. ``bot/cli.py`` applies it to every command as a last net.
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,3 +75,27 @@ def database_errors(path: Path | None = None) -> Iterator[None]:
         if exc.errno not in _FILE_ERRORS:
             raise
         raise click.ClickException(database_message(exc, path)) from exc
+    except Exception as exc:
+        line = postgres_message(exc)
+        if line is None:
+            raise
+        raise click.ClickException(line) from None
+
+
+def postgres_message(error: BaseException) -> str | None:
+    """One line for a PostgreSQL error (a bad ``ADVISOR_DATABASE_URL``, a server that cannot
+    be reached or went away), with no password; None for anything else. Looked up only in
+    modules already loaded: an SQLite run never imports psycopg to ask."""
+    database = sys.modules.get("graph.database")
+    if database is None:
+        return None
+    if isinstance(error, database.DatabaseUrlError | database.DatabaseUnavailable):
+        return str(error)
+    psycopg, pool = sys.modules.get("psycopg"), sys.modules.get("psycopg_pool")
+    if (psycopg is not None and isinstance(error, psycopg.Error)) or (
+        pool is not None and isinstance(error, pool.PoolTimeout)
+    ):
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        url = os.environ.get(database.URL_ENV, "")
+        return f"PostgreSQL error at {database.redact(url)}: {database.redact(reason, url)}"
+    return None

@@ -33,10 +33,10 @@ USAGE_COLUMNS = (
 def _reader() -> Store | None:
     """The store opened only for reading (export and `list --usage` work on read-only media
     and create no database); None when there is no database or no memo table yet."""
-    from graph.store import Store
+    from graph.store import open_store
 
     try:
-        store = Store(readonly=True)
+        store = open_store(readonly=True)
     except FileNotFoundError:
         return None
     if not store.has_table("memos"):
@@ -83,9 +83,13 @@ def _headers(*, latest_only: bool) -> list[MemoHeader]:
     nothing created, works on read-only media); no database yet means no memos."""
     # graph.database.URL_ENV, named here so psycopg is not imported to read it
     if os.environ.get("ADVISOR_DATABASE_URL"):  # another database: read through the store
-        from graph.store import Store
+        from graph.store import open_store
 
-        return Store().memo_headers(latest_only=latest_only)
+        store = open_store()
+        try:
+            return store.memo_headers(latest_only=latest_only)
+        finally:
+            store.close()
     from knowledge.db import connect_readonly
 
     try:
@@ -139,9 +143,9 @@ def _set_status(memo_id: str, status: str, name: str | None) -> None:
     from graph.decisions import set_status  # the memo renderer loads only for a decision
 
     with database_errors():
-        from graph.store import Store
+        from graph.store import open_store
 
-        store = Store()
+        store = open_store()
         record = _get(store, memo_id)
         updated = set_status(store, record.id, status, who(name))  # type: ignore[arg-type]
     click.echo(f"Memo {updated.id} is now {updated.status}.")

@@ -16,6 +16,11 @@ from types import FrameType
 
 import click
 
+SQLITE_ONLY = (
+    "advisor serve cannot use ADVISOR_DATABASE_URL yet: the Slack tables (inbox, outbox, "
+    "thread map) are SQLite-only for now. Unset it to serve from the SQLite file (ADVISOR_DB)."
+)
+
 
 def _exit_quietly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
@@ -31,6 +36,8 @@ def serve(host: str, port: int | None) -> None:
     Needs SLACK_BOT_TOKEN (xoxb-...), and SLACK_SIGNING_SECRET for HTTP or
     SLACK_APP_TOKEN (xapp-...) for Socket Mode. Interviews are kept in ADVISOR_DB.
     """
+    if (os.environ.get("ADVISOR_DATABASE_URL") or "").strip():
+        raise click.ClickException(SQLITE_ONLY)
     # Bolt, slack_sdk and the engine load here, not when another command starts.
     from bot.slack import socket_mode
     from bot.slack.app import build
