@@ -110,7 +110,33 @@ def db() -> None:
       advisor db compact                   every interview keeps one checkpoint
       advisor db prune --older-than 90d    drop old finished interviews' checkpoints
                                            and answers; memos stay (--include-memos)
+      advisor db migrate                   PostgreSQL: bring the schema up to date
     """
+
+
+@db.command("migrate")
+def migrate_command() -> None:
+    """Create or update the PostgreSQL schema (ADVISOR_DATABASE_URL) and print its version.
+
+    Every advisor process also does this when it starts; run it before starting a new
+    release's workers to migrate once, up front. SQLite has nothing to migrate.
+    """
+    url = _postgres_url()
+    if url is None:
+        click.echo(
+            f"Nothing to migrate: advisor uses the SQLite file {db_path()}, whose tables are "
+            f"made when it opens it. Set {URL_ENV} to use PostgreSQL."
+        )
+        return
+    from graph.database import open_pool, redact
+    from graph.pg_schema import migrate, version
+
+    with _database(), open_pool(url, max_size=1, name="advisor-migrate") as pool:
+        ran = migrate(pool)
+        with pool.connection() as conn:
+            now = version(conn)
+    done = f"applied step(s) {', '.join(map(str, ran))}" if ran else "already up to date"
+    click.echo(f"PostgreSQL {redact(url)}: schema version {now} ({done}).")
 
 
 @db.command("stats")
