@@ -15,7 +15,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from graph.database import Connection, Pool, open_pool
-from graph.pg_schema import MIGRATIONS, Migration, SchemaError, applied, migrate
+from graph.pg_schema import MIGRATIONS, Migration, SchemaError, applied, migrate, version
 
 ROOT = Path(__file__).parent.parent
 
@@ -40,22 +40,34 @@ def notes_author(conn: Connection) -> None:
     conn.execute("ALTER TABLE notes ADD COLUMN author text")
 
 
-STEPS = (*MIGRATIONS, Migration(2, "notes", notes_table), Migration(3, "author", notes_author))
+# advisor's own steps, then two a later release might add (numbered after the real ones).
+REAL = [m.version for m in MIGRATIONS]
+NOTES, AUTHOR = REAL[-1] + 1, REAL[-1] + 2
+STEPS = (
+    *MIGRATIONS,
+    Migration(NOTES, "notes", notes_table),
+    Migration(AUTHOR, "author", notes_author),
+)
 
 
-def test_a_fresh_database_gets_langgraphs_checkpoint_tables(pool: Pool) -> None:
-    assert migrate(pool) == [1]
+def test_a_fresh_database_gets_langgraphs_checkpoint_tables_and_the_app_tables(
+    pool: Pool,
+) -> None:
+    assert migrate(pool) == [1, 2]
     assert {"checkpoints", "checkpoint_blobs", "checkpoint_writes", "checkpoint_migrations"} <= (
         tables(pool)
     )
+    app = {"interviews", "answers", "memos", "events", "usage", "evidence", "sessions"}
+    assert app <= tables(pool)
     with pool.connection() as conn:
-        assert applied(conn) == {1: "LangGraph checkpoint tables"}
+        assert applied(conn) == {1: "LangGraph checkpoint tables", 2: "app tables"}
+        assert version(conn) == 2
         indexes = conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'checkpoints'")
         assert "checkpoints_thread_id_idx" in {row["indexname"] for row in indexes}
 
 
 def test_migrating_again_changes_nothing(pool: Pool) -> None:
-    assert migrate(pool, STEPS) == [1, 2, 3]
+    assert migrate(pool, STEPS) == [*REAL, NOTES, AUTHOR]
     with pool.connection() as conn:
         conn.execute("INSERT INTO notes (body, author) VALUES ('kept', 'ana')")
         stamps = conn.execute("SELECT version, applied_at FROM schema_migrations").fetchall()
@@ -70,10 +82,10 @@ def test_migrating_again_changes_nothing(pool: Pool) -> None:
 
 
 def test_a_newer_advisor_applies_only_its_new_steps_in_order(pool: Pool) -> None:
-    assert migrate(pool, STEPS[:2]) == [1, 2]
-    assert migrate(pool, STEPS) == [3]
+    assert migrate(pool, STEPS[:-1]) == [*REAL, NOTES]
+    assert migrate(pool, STEPS) == [AUTHOR]
     with pool.connection() as conn:
-        assert list(applied(conn)) == [1, 2, 3]
+        assert list(applied(conn)) == [*REAL, NOTES, AUTHOR]
         columns = conn.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'notes'"
         )
@@ -85,12 +97,12 @@ def test_a_failing_step_leaves_nothing_half_done(pool: Pool) -> None:
         conn.execute("CREATE TABLE half_made (x int)")
         conn.execute("SELECT no_such_function()")
 
-    with pytest.raises(SchemaError, match=r"schema step 2 \(half\) failed"):
-        migrate(pool, (*MIGRATIONS, Migration(2, "half", half)))
+    with pytest.raises(SchemaError, match=rf"schema step {NOTES} \(half\) failed"):
+        migrate(pool, (*MIGRATIONS, Migration(NOTES, "half", half)))
     assert "half_made" not in tables(pool)
     with pool.connection() as conn:
-        assert list(applied(conn)) == [1]  # the step before it stays applied
-    assert migrate(pool, STEPS) == [2, 3]  # fixed in the next release: it runs then
+        assert list(applied(conn)) == REAL  # the steps before it stay applied
+    assert migrate(pool, STEPS) == [NOTES, AUTHOR]  # fixed in the next release: it runs then
 
 
 def test_steps_must_be_in_ascending_order(pool: Pool) -> None:
@@ -112,18 +124,18 @@ def test_versions_this_advisor_does_not_know_are_reported(
     migrate(pool, STEPS)
     with caplog.at_level(logging.WARNING, logger="graph.pg_schema"):
         assert migrate(pool) == []  # an older advisor starting after a newer one migrated
-    assert "versions [2, 3] this advisor does not know" in caplog.text
+    assert f"versions [{NOTES}, {AUTHOR}] this advisor does not know" in caplog.text
 
 
 def test_workers_starting_at_once_migrate_once(pg_url: str) -> None:
     ran: list[int] = []
 
     def slow_notes(conn: Connection) -> None:
-        ran.append(2)
+        ran.append(NOTES)
         time.sleep(0.3)  # long enough for every other worker to arrive and wait
         notes_table(conn)
 
-    steps = (*MIGRATIONS, Migration(2, "notes", slow_notes))
+    steps = (*MIGRATIONS, Migration(NOTES, "notes", slow_notes))
     results: list[list[int]] = []
     failures: list[BaseException] = []
     start = threading.Barrier(4)
@@ -142,8 +154,8 @@ def test_workers_starting_at_once_migrate_once(pg_url: str) -> None:
     for w in workers:
         w.join(60)
     assert failures == []
-    assert sorted(results) == [[], [], [], [1, 2]]
-    assert ran == [2]
+    assert sorted(results) == [[], [], [], [*REAL, NOTES]]
+    assert ran == [NOTES]
 
 
 def test_worker_processes_starting_at_once_all_come_up(pg_url: str) -> None:
@@ -161,4 +173,4 @@ def test_worker_processes_starting_at_once_all_come_up(pg_url: str) -> None:
     ]
     outputs = [p.communicate(timeout=60)[0].strip() for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0]
-    assert sorted(outputs) == ["[1]", "[]", "[]"]
+    assert sorted(outputs) == [str(REAL), "[]", "[]"]
