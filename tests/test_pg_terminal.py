@@ -112,6 +112,9 @@ def test_an_interview_killed_on_postgresql_is_resumed_by_another_process_to_its_
         store.close()
     exported = _run("memo", "export", memo.id, env=env, cwd=tmp_path)
     assert exported.returncode == 0 and exported.stdout.startswith("# Decision")
+    accepted = _run("memo", "accept", memo.id, "--by", "Ana", env=env, cwd=tmp_path)
+    assert accepted.returncode == 0 and "is now accepted" in accepted.stdout, accepted.stderr
+    assert "accepted" in _run("memo", "list", env=env, cwd=tmp_path).stdout
 
     # Nothing of the interview went to the SQLite file (it holds the local card index only).
     with sqlite3.connect(isolated_db) as conn:
