@@ -544,6 +544,12 @@ def test_an_unsure_owner_reply_that_names_a_team_keeps_the_team_hedged() -> None
         # "mln" (Polish, Italian, Dutch) and a decimal comma, per day
         ("usage", "2,5 mln requests a day, 300 in, 10 out", {"monthly_volume": 75_000_000}),
         ("task", "gen. product blurbs", {"task_type": "generation"}),
+        # question answering told as what people do with it
+        (
+            "task",
+            "drivers send questions (can I park at dock 4? where's the manual?) and it answers",
+            {"task_type": "question_answering"},
+        ),
         ("eval", "40 configs with known-good output, 60% pass, want 90", {"eval_set_size": 40}),
     ],
 )

@@ -130,6 +130,9 @@ question_answering: question answering | q ?& ?a | qa | faqs? | help ?desk
     | answers? (?:from|about|based on)
     | ask(?:s)? (?:it|the bot|the model) <w>{0,2}(?:things|questions|about)
     | look(?:s|ing)? up answers | support (?:questions|bot)
+    | (?:ask|asks|asking|type|types|typing|send|sends|post|posts|submit|submits) <w>{0,3}questions?
+    | (?:it|the bot|the assistant|the model|bot) (?:would |should |then |just )?answers?
+    | (?:get|gets|receive|receives) <w>{0,2}answers? (?:with|from|back)
 conversation: conversation\w* | chat(?:s|bot|bots|ting)? | chat ?bot | dialog(?:ue)?s?
     | talk\w* (?:to|with) | multi[- ]turn | back[- ]and[- ]forth | open[- ]ended | companion
     | tutor\w* | coach\w* | role[- ]?play\w* | live chat
