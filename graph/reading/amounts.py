@@ -148,7 +148,7 @@ def _settle(
         if clause.hedged:
             reading.doubts.append(HEDGE)
             reading.doubtful.add(name)
-        if n.vague:
+        if n.vague or n.high is not None:  # "a few hundred", "70-80%": shown to confirm
             reading.doubts.append(VAGUE)
             reading.doubtful.add(name)
     return values

@@ -100,7 +100,7 @@ classification: classif\w* | categori[sz]\w* | categor(?:y|ies) | label(?:s|ing|
     | bucket\w* | intent\w* | sentiment | spam | moderat\w* | flag(?:s|ging)? | prioriti[sz]\w*
     | decid\w* (?:if|whether) | yes or no | simple or
     | which (?:queue|category|class|team|bucket|department|code)
-    | assign\w* (?:\w+ ){0,2}(?:codes?|labels?|categor\w*|class\w*|tags?) | (?:reason )?codes? to
+    | assign\w* (?:\w+ ){0,3}(?:codes?|labels?|categor\w*|class\w*|tags?) | (?:reason )?codes? to
     | one of <w>{1,3}(?:queues|categories|classes|labels|buckets|tags|codes|groups) | detect\w*
     | queues?
     | (?:<putting>) <w>{0,4}(?:in|into|to|under) one of
@@ -112,6 +112,7 @@ extraction: extract\w* | pull\w* <w>{0,5}out | pull(?:s|ing)? out | take(?:s)? <
     | fills? (?:in )?(?:a |the )?(?:json|template|forms?|fields?|schema)
     | (?:<taking>)\w* <w>{0,3}(?:<fieldish>) <w>{0,6}(?:from|off|out of)
     | (?:grab|fish|dig|mine|lift|harvest|yank|pick|spot|find)\w* <w>{0,5}out of
+    | (?:<taking>)\w* <w>{0,4}(?:entries|records|items|rows|fields|data|details|values) into
     | (?:populat|fill)\w* <w>{0,4}(?:<fieldish>|crm|database|spreadsheet|sheet|form) <w>{0,2}from
 transformation: transform\w* | conver(?:t|ts|ting|sion) | reformat\w* | translat\w*
     | normali[sz]\w* | rewrit\w* <w>{0,3}(?:into|as) | map(?:s|ping)? <w>{0,3}to
