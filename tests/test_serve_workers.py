@@ -242,3 +242,20 @@ def test_workers_that_keep_crashing_at_start_stop_the_supervisor_with_status_1(
     assert done.returncode == 1
     assert "worker 1 exited 3 times within 10 s" in done.stderr
     assert "listening on" not in done.stdout
+
+
+def test_db_stats_shows_the_slack_work_waiting_to_be_done() -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    tables = SlackTables(Store())
+    where = {"channel": CHANNEL, "thread_ts": "1.0", "user": "U0ANA"}
+    for n in range(2):
+        tables.receive("T:C:1.0", "reply", {**where, "text": f"r{n}"}, owner="gone:1:x")
+    shown = CliRunner().invoke(cli, ["db", "stats"])
+    assert shown.exit_code == 0, shown.output
+    assert "2 inbox item(s) waiting (oldest kept 20" in shown.output
+    assert "0 message(s) unsent, 0 given up" in shown.output
+    data = CliRunner().invoke(cli, ["db", "stats", "--json"]).output
+    assert '"inbox_waiting": 2' in data
