@@ -175,13 +175,14 @@ def cpu_seconds(pid: int) -> float:
         fields = handle.read().rsplit(")", 1)[1].split()
     ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
     total = ticks / os.sysconf("SC_CLK_TCK")
-    for child in _children(pid):
+    for child in children(pid):
         with contextlib.suppress(FileNotFoundError):  # exited since it was listed
             total += cpu_seconds(child)
     return total
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """The pids of a process's live children (a supervisor's workers)."""
     found: list[int] = []
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
