@@ -259,3 +259,27 @@ def test_db_stats_shows_the_slack_work_waiting_to_be_done() -> None:
     assert "0 message(s) unsent, 0 given up" in shown.output
     data = CliRunner().invoke(cli, ["db", "stats", "--json"]).output
     assert '"inbox_waiting": 2' in data
+
+
+def test_in_socket_mode_each_worker_holds_its_own_connection_and_serves_it() -> None:
+    from socket_fake import SocketModeServer, SocketServe
+
+    with SocketModeServer() as server, FakeSlack(socket_url=server.open_url) as fake:
+        serve = SocketServe(fake, server, args=["--workers", "2"])
+        try:
+            assert len(fake.called("apps.connections.open")) == 2
+            first, second = server.wait_connection(1), server.wait_connection(2)
+            assert len(server.live()) == 2
+            threads = []
+            for conn in (first, second):  # Slack may deliver on either connection
+                serve.send.connection = conn
+                before = len(fake.parents())
+                assert serve.send.command("classify support emails").status == 200
+                threads.append(fake.wait_for(lambda n=before: fake.parents()[n:])[0])
+            for ts in threads:
+                assert fake.wait_for(lambda ts=ts: asked(fake, ts)) == ["task"]
+            pids = set(workers(serve).values())
+        finally:
+            output = serve.stop(timeout=30)
+    assert serve.proc.returncode == 0, output
+    assert len(pids) == 2
