@@ -101,6 +101,14 @@ def main() -> int:
             "-c",
             "import click; from pydantic import BaseModel",
         ],
+        # What any command that validates input with pydantic pays before its own code: the
+        # first model loads pydantic's schema machinery and its plugin lookup
+        # (importlib.metadata). `assess` validates the profile, so this is its floor.
+        "python: import click, one pydantic model": [
+            py,
+            "-c",
+            "import click\nfrom pydantic import BaseModel\nclass M(BaseModel):\n    x: int",
+        ],
         "python: import click, pydantic.BaseModel, sqlite_utils": [
             py,
             "-c",

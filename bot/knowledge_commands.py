@@ -7,29 +7,35 @@ import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
-import sqlite_utils
 
 from bot.errors import database_message
 from bot.invocation import advisor_command
-from knowledge.cards import CardError
-from knowledge.db import db_path, open_db
+from knowledge.db import connect_readonly, db_path, open_db
 from knowledge.search import (
     MAX_DOC_BYTES,
     MAX_K,
+    Hit,
     add_documents,
     build_index,
     count_passages,
     ensure_index,
+    index_is_current,
     list_documents,
     search,
 )
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 @contextmanager
 def _database() -> Iterator[sqlite_utils.Database]:
     """The app database, with broken cards or an unusable file turned into a clear message."""
+    from knowledge.cards import CardError  # YAML and pydantic: only building needs them
+
     try:
         db = open_db()
     except (sqlite3.Error, OSError) as exc:
@@ -42,6 +48,24 @@ def _database() -> Iterator[sqlite_utils.Database]:
         raise click.ClickException(database_message(exc)) from exc
     finally:
         db.close()
+
+
+def _search_read_only(text: str, k: int) -> list[Hit] | None:
+    """The hits, read through a read-only connection when the index is already current;
+    None when it is not (or anything is amiss): then the caller builds it and reports errors.
+
+    The common case opens no writer and loads neither sqlite-utils nor the card parser.
+    """
+    try:
+        conn = connect_readonly()
+    except (sqlite3.Error, OSError):
+        return None
+    try:
+        return search(conn, text, k) if index_is_current(conn) else None
+    except (sqlite3.Error, OSError):
+        return None
+    finally:
+        conn.close()
 
 
 def _clip(text: str, width: int) -> str:
@@ -95,9 +119,11 @@ def search_command(query: tuple[str, ...], k: int, as_json: bool) -> None:
     is a better match.
     """
     text = " ".join(query)
-    with _database() as db:
-        ensure_index(db)
-        hits = search(db, text, k)
+    hits = _search_read_only(text, k)
+    if hits is None:
+        with _database() as db:
+            ensure_index(db)
+            hits = search(db, text, k)
     if as_json:
         click.echo(json.dumps([hit.model_dump() for hit in hits], indent=2, ensure_ascii=False))
         return

@@ -259,7 +259,7 @@ def _show(face: Face, turns: Sequence[Turn], store: Store) -> Shown:
         elif isinstance(turn, Reply):
             face.reply(turn)
         elif isinstance(turn, MemoReady):
-            record = store.get_memo(turn.memo_id)
+            record = store.get_memo(turn.memo_id)  # the one read of the memo in this turn
             if record is not None:
                 try:
                     path = write_memo(record, face.memo_dir)
@@ -428,7 +428,8 @@ def _converse(
     while True:
         waiting = service.pending(interview_id)
         if waiting is None and isinstance(face, Pretty):
-            if service.store.latest_memo(interview_id) is None:
+            record = service.store.get_interview(interview_id)  # not the memo: it was read
+            if record is None or not record.memo_id:
                 return
             face.say()
             face.say(

@@ -21,6 +21,7 @@ from typing import Any
 from graph import questions as catalog
 from graph.answers import parse_answer
 from graph.followups import reply
+from graph.measured import measured_fields
 from graph.memo import FIELD_LABELS
 from graph.profile import FIELDS, Profile
 from graph.steps import USE_CASE_ID, State, merge_each, noted, profile_of
@@ -57,6 +58,8 @@ def amended(state: State, payload: dict[str, Any], *, pending: str | None) -> di
     profile: Profile = profile_of(state)
     provenance = list(state.get("provenance", []))
     done = state.get("phase") == "done"
+    # a fact a file measured stays when the answer that first stated it is edited or deleted
+    measured = measured_fields(provenance)
     base: dict[str, Any] = {"at": at, "ask_next": pending}
     if question_id == USE_CASE_ID:
         return {**base, "outbox": [reply("The use case stays as first said.")]}
@@ -66,7 +69,7 @@ def amended(state: State, payload: dict[str, Any], *, pending: str | None) -> di
         provenance = [
             {**p, "said": DELETED} if old and p.get("said") == old else p for p in provenance
         ]
-        known = [f for f in fields if getattr(profile, f) is not None]
+        known = [f for f in fields if getattr(profile, f) is not None and f not in measured]
         profile, records, _ = merge_each(profile, dict.fromkeys(known), by=by, at=at, said=DELETED)
         provenance += [r.model_dump(mode="json") for r in records]
         gone = ", ".join(FIELD_LABELS.get(f, f) for f in known)
@@ -83,7 +86,7 @@ def amended(state: State, payload: dict[str, Any], *, pending: str | None) -> di
         values = {k: v for k, v in parsed.values.items() if k in spec.fields}
         cleared = {f: None for f in fields if f not in values}
         profile, records, applied = merge_each(
-            profile, {**cleared, **values}, by=by, at=at, said=str(text)
+            profile, {**cleared, **values}, by=by, at=at, said=str(text), keep=measured
         )
         provenance += [r.model_dump(mode="json") for r in records]
         shown = {k: v for k, v in applied.items() if k in values}

@@ -435,7 +435,7 @@ class Interviews(Steps):
         values: dict[str, Any] = result.value
         out: list[Turn] = []
         for item in values.get("outbox", [])[before:]:
-            turn = self._turn(item)
+            turn = self._turn(item, values)
             if turn is not None:
                 out.append(turn)
         for item in result.interrupts:
@@ -450,23 +450,19 @@ class Interviews(Steps):
             compact_thread(self._saver, interview_id, open_too=True)
         return out
 
-    def _turn(self, item: dict[str, Any]) -> Turn | None:
+    def _turn(self, item: dict[str, Any], values: dict[str, Any]) -> Turn | None:
         kind = item.get("kind")
         if kind == "reply":
             return Reply.model_validate(item)
         if kind == "ended":
             return Ended.model_validate(item)
         if kind == "memo":
-            memo = self.store.get_memo(item["memo_id"])
-            if memo is None:
-                return None
+            # From the state the memo was written from (assess always runs just before
+            # write_memo), not read back: front ends read the stored memo once themselves.
             return MemoReady(
-                memo_id=memo.id,
-                markdown=memo.markdown,
-                assessment=memo.assessment,
-                use_case=memo.use_case,
-                status=memo.status,
-                decided_by=memo.decided_by,
+                memo_id=item["memo_id"],
+                assessment=values.get("assessment") or {},
+                use_case=str((values.get("profile") or {}).get("use_case") or ""),
             )
         return None
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from graph.evidence import EvalEvidence, TrainingEvidence, profile_evidence
-from graph.memo_evidence import contradictions
+from graph.measured import contradictions
 from graph.profile import Profile, Provenance
 from graph.turns import Reply, Turn
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from graph.inert import inert, one_line
 from graph.labels import FIELD, value_text
+from graph.measured import MEASURED, contradictions
 from graph.profile import Provenance
 
-MEASURED = "measured from "
 # The facts the escalation rule asks to see ("Show me the numbers", "Show me").
 EVIDENCE_FIELDS = (
     "eval_set_size",
@@ -80,24 +80,6 @@ def evidence_lines(
     rests = "the measured figures above" if measured else "what was stated"
     out += ["", f"The five answers below on the eval and the data rest on {rests}.", ""]
     return out
-
-
-def contradictions(provenance: Sequence[Provenance]) -> list[tuple[Provenance, Provenance]]:
-    """(stated, measured) pairs where a file measured another value than was stated."""
-    from graph.profile import same_value
-
-    pairs: list[tuple[Provenance, Provenance]] = []
-    for i, record in enumerate(provenance):
-        if not record.said.startswith(MEASURED):
-            continue
-        before = [
-            p
-            for p in provenance[:i]
-            if p.field == record.field and p.value is not None and not p.said.startswith(MEASURED)
-        ]
-        if before and not same_value(before[-1].value, record.value):
-            pairs.append((before[-1], record))
-    return pairs
 
 
 def weakest_labels_line(evidence: Sequence[Mapping[str, Any]], n: int = 3) -> str | None:

@@ -7,11 +7,15 @@ what.
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+log = logging.getLogger(__name__)
 
 
 class TaskType(StrEnum):
@@ -211,3 +215,33 @@ def merge(
         for name in updates
     ]
     return merged, records
+
+
+def merge_each(
+    profile: Profile,
+    updates: dict[str, Any],
+    *,
+    by: str,
+    at: str,
+    said: str,
+    keep: Collection[str] = (),
+) -> tuple[Profile, list[Provenance], dict[str, Any]]:
+    """Merge what validates; a bad value for one field never loses the others.
+
+    ``keep``: fields a file measured. A value for one of them is recorded as a statement
+    (the memo shows it beside the measurement) but the measured value stays.
+    """
+    records: list[Provenance] = []
+    applied: dict[str, Any] = {}
+    for name, value in updates.items():
+        try:
+            merged, found = merge(profile, {name: value}, by=by, at=at, said=said)
+        except ValueError:
+            log.info("dropped invalid value for %s: %r", name, value)
+            continue
+        records += found
+        if name in keep:
+            continue
+        profile = merged
+        applied[name] = found[0].value
+    return profile, records, applied

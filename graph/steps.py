@@ -40,8 +40,9 @@ from graph.answers import (
 )
 from graph.assessment import Assessment
 from graph.followups import FollowUps, reply, why_decided
+from graph.measured import held_note, known_hint, measured_fields
 from graph.memo import FIELD_LABELS, value_text
-from graph.profile import FIELDS, Profile, Provenance, conflicts, merge, same_value
+from graph.profile import FIELDS, Profile, Provenance, conflicts, merge, merge_each, same_value
 from graph.reading.result import CLASH, FREE_TEXT, NEGATION
 from graph.turns import Ended, Question
 from knowledge.search import Hit
@@ -155,7 +156,11 @@ def question_turn(spec: Any, state: State) -> Question:
     number = len(state.get("history", [])) + 1 + int(state.get("asked_use_case", False))
     remaining = catalog.remaining_estimate(profile, settled(state))
     total = max(number, number - 1 + remaining)
-    turn = catalog.to_turn(spec, number, total, hint=state.get("hint", ""))
+    hint = state.get("hint", "")
+    if not hint and spec.kind in ("eval", "examples", "usage"):  # numbers, some known
+        missing = catalog.missing_fields(spec, profile)
+        hint = known_hint(spec.fields, profile, state.get("provenance", []), missing)
+    turn = catalog.to_turn(spec, number, total, hint=hint)
     confirming = _confirming(state, spec.id)
     if confirming is None:
         return turn
@@ -315,10 +320,15 @@ class Steps:
         again = {**attempt, "shown": attempt["shown"] + 1}
         result: dict[str, Any] = {"confirming": None, "attempt": None}
         others = {k: v for k, v in extracted.items() if k not in spec.fields}
+        measured = measured_fields(Provenance.model_validate(p) for p in provenance)
         if parsed.confirm and not final:
-            profile, records, applied = _merge_each(profile, others, by=by, at=at, said=said)
+            profile, records, applied = merge_each(
+                profile, others, by=by, at=at, said=said, keep=measured
+            )
             if applied:
                 outbox.append(reply(f"I noted: {noted(applied)}. Reply 'change …' if wrong."))
+            if (note := held_note(records, measured)) is not None:
+                outbox.append(reply(note))
             confirming = {
                 "question": spec.id,
                 "values": {k: v for k, v in parsed.values.items() if k in spec.fields},
@@ -343,10 +353,12 @@ class Steps:
             for name in parsed.doubtful:
                 if values.pop(name, None) is not None:
                     unsure.append(name)
-        profile, records, applied = _merge_each(
-            profile, {**extracted, **values}, by=by, at=at, said=said
+        profile, records, applied = merge_each(
+            profile, {**extracted, **values}, by=by, at=at, said=said, keep=measured
         )
         provenance += _records(records)
+        if (note := held_note(records, measured)) is not None:
+            outbox.append(reply(note))
         fields = list(dict.fromkeys([*attempt.get("fields", []), *applied]))
         if extracted and applied:
             outbox.append(reply(f"I noted: {noted(applied)}. Reply 'change …' if that's wrong."))
@@ -528,15 +540,22 @@ class Steps:
                 ],
                 "ask_next": pending,
             }
-        try:
-            profile, records = merge(profile, value_updates, by=by, at=at, said=command.text)
-        except ValueError:
-            return {
-                "outbox": [reply(f"'{raw}' is not a valid {FIELD_LABELS.get(field, field)}.")],
+        measured = measured_fields(
+            Provenance.model_validate(p) for p in state.get("provenance", [])
+        )
+        profile, records, applied = merge_each(
+            profile, value_updates, by=by, at=at, said=command.text, keep=measured
+        )
+        note = held_note(records, measured)
+        label = FIELD_LABELS.get(field, field)
+        if not records or (note is not None and not applied):
+            return {  # invalid, or a measured figure: that changes with a newer file
+                "provenance": [*state.get("provenance", []), *_records(records)],
+                "outbox": [reply(note or f"'{raw}' is not a valid {label}.")],
                 "ask_next": pending,
             }
         done = state.get("phase") == "done"
-        text = f"Changed {noted(value_updates)}."
+        text = f"Changed {noted(applied)}." + (f" {note}" if note else "")
         # Relevance after the change: a question that now matters and was never settled is
         # asked before the revised memo.
         reopened = catalog.next_question(profile, settled(state)) if done else None
@@ -703,26 +722,6 @@ def _pick_reading(text: str, readings: dict[str, list[Any]]) -> dict[str, Any] |
         if pattern.fullmatch(said):
             return {name: pair[index] for name, pair in readings.items()}
     return None
-
-
-def merge_each(
-    profile: Profile, updates: dict[str, Any], *, by: str, at: str, said: str
-) -> tuple[Profile, list[Provenance], dict[str, Any]]:
-    """Merge what validates; a bad value for one field never loses the others."""
-    records: list[Provenance] = []
-    applied: dict[str, Any] = {}
-    for name, value in updates.items():
-        try:
-            profile, found = merge(profile, {name: value}, by=by, at=at, said=said)
-        except ValueError:
-            log.info("dropped invalid value for %s: %r", name, value)
-            continue
-        records += found
-        applied[name] = found[0].value
-    return profile, records, applied
-
-
-_merge_each = merge_each
 
 
 def _unknown(

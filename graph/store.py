@@ -393,9 +393,8 @@ class Store:
                 "UPDATE interviews SET memo_id = ?, status = 'done', updated_at = ? WHERE id = ?",
                 [memo_id, now, interview_id],
             )
-        found = self.get_memo(memo_id)
-        assert found is not None
-        return found
+        # The row just written, not read back: writing a memo costs no memo read.
+        return MemoRecord.model_validate({**row, "assessment": assessment})
 
     def get_memo(self, memo_id: str) -> MemoRecord | None:
         """A memo by id, or by a prefix of its id that only one memo has."""

@@ -66,15 +66,17 @@ class Reply(BaseModel):
 
 
 class MemoReady(BaseModel):
-    """The interview is over and its decision memo is stored."""
+    """The interview is over and its decision memo is stored under ``memo_id``.
+
+    The engine does not read the memo back to say so: ``assessment`` and ``use_case`` come
+    from the interview's own state. A front end that needs the markdown, status or decider
+    reads the stored record (``Store.get_memo``) once.
+    """
 
     kind: Literal["memo"] = "memo"
     memo_id: str
-    markdown: str
     assessment: dict[str, Any]
     use_case: str = ""
-    status: str = "proposed"
-    decided_by: str | None = None
 
 
 # What a cancelled interview says when anyone writes to it again (Slack and the terminal).

@@ -10,8 +10,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-KNOWLEDGE_DIR = Path(__file__).resolve().parent
-CARDS_DIR = KNOWLEDGE_DIR / "cards"
+from knowledge.paths import CARDS_DIR, KNOWLEDGE_DIR
+
 SOURCES_FILE = KNOWLEDGE_DIR / "sources.toml"
 
 # Front matter is the block between a leading "---" line and the next "---" line.

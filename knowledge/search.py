@@ -13,19 +13,30 @@ import json
 import math
 import os
 import re
+import sqlite3
 import stat
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from itertools import pairwise
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-from pydantic import BaseModel
+from knowledge.paths import CARDS_DIR
+from knowledge.terms import LIGHT_WEIGHT, LIGHT_WORDS, Terms, near_pairs, query_terms, quote
+from knowledge.terms import match_expression as match_expression  # re-exported: tests read it here
 
-from knowledge.cards import CARDS_DIR, Card, load_cards
+if TYPE_CHECKING:
+    # Searching needs neither: sqlite-utils (which imports numpy when it is installed) builds
+    # and writes the index, pydantic validates the cards; both load only when the index is
+    # (re)built or written, so `advisor knowledge search` starts in a few tens of ms.
+    import sqlite_utils
+
+    from knowledge.cards import Card
+
+    # What search() reads through: the app's sqlite-utils database, or a plain (read-only)
+    # connection to the same file.
+    Reader = sqlite_utils.Database | sqlite3.Connection
 
 PASSAGES = "knowledge_passages"
 FTS = f"{PASSAGES}_fts"
@@ -40,7 +51,6 @@ WEIGHTS = (3.0, 2.0, 2.0, 1.0)
 SYNONYM_WEIGHT = 0.7  # a synonym counts for less than the word the user wrote
 HEADS_WEIGHT = 1.0  # titles, tags and questions searched again on their own (_term_scores)
 NEAR_WEIGHT = 0.5  # bonus for two neighbouring question words found close together
-NEAR_DISTANCE = 6
 IDF_FLOOR = 0.6
 # Each word's score is damped (score ** TERM_POWER) before the words are added up, so one
 # rare but incidental word ("assume", "giant") cannot outrank several topical words on its
@@ -49,19 +59,20 @@ TERM_POWER = 0.9
 # A number in a question ("80 examples", "300 a day") is rarely what it is about, yet a rare
 # token: at full weight it pulls in whichever card happens to quote the same figure.
 NUMBER_WEIGHT = 0.3
+_NUMBER = re.compile(r"[\d.,]+")
 # Other things equal, the team's own document says more about its case than the guidance.
 TEAM_BOOST = 1.1
 
-MAX_QUERY_CHARS = 2_000  # a question longer than this is noise past this point
-MAX_TERMS = 24  # distinct meaningful words taken from one question
-MAX_EXPANDED = 64  # terms searched once synonyms are added
 MAX_K = 100
 MAX_DOC_BYTES = 1_000_000
 TEAM_SUFFIXES = (".md", ".markdown", ".txt", ".text")
 PASSAGE_WORDS = 300  # long sections are cut at paragraph breaks near this size
 
 
-class Hit(BaseModel):
+# Plain dataclasses: these are built from our own index, not read from a user, so there is
+# nothing to validate (and pydantic would cost the search command most of its start-up).
+@dataclass
+class Hit:
     """One search result; also the shape `advisor knowledge search --json` prints."""
 
     id: str
@@ -70,8 +81,13 @@ class Hit(BaseModel):
     sources: list[str]
     score: float
 
+    def model_dump(self) -> dict[str, Any]:
+        """The JSON shape, fields in order (the name kept from when this was a pydantic model)."""
+        return asdict(self)
 
-class AddedDoc(BaseModel):
+
+@dataclass
+class AddedDoc:
     """What happened to one path given to :func:`add_documents`."""
 
     path: str
@@ -85,7 +101,8 @@ class AddedDoc(BaseModel):
         return self.error is None
 
 
-class TeamDocument(BaseModel):
+@dataclass
+class TeamDocument:
     """A team document in the index."""
 
     name: str
@@ -95,219 +112,15 @@ class TeamDocument(BaseModel):
     added_at: str
 
 
-# ---------------------------------------------------------------- questions -> MATCH
-
-# Function words and question filler: they say nothing about which card answers.
-_STOP_WORDS = """
-    a about above after again against all also am an and any are aren't as at be because
-    been before being below between both but by can can't cannot could couldn't did didn't
-    do does doesn't doing don't down during each either else etc ever every few for from
-    further get gets getting go goes going got had hadn't has hasn't have haven't having he
-    her here hers herself him himself his how i i'd i'll i'm i've if in into is isn't it
-    it's its itself just let let's like ll me might more most much must mustn't my myself
-    need needs no nor not now of off often on once only or other ought our ours ourselves
-    out over own per please quite rather re really s same shall shan't she should shouldn't
-    so some such t tell than that that's the their theirs them themselves then there
-    there's these they they'd they'll they're they've thing things this those though
-    through to too under until up us ve very want wants was wasn't we we'd we'll we're we've
-    were weren't what what's when when's where where's whether which while who who's whom
-    why why's will with won't would wouldn't yet you you'd you'll you're you've your yours
-    yourself yourselves near
-    actually anything anyway even everything fine give gives kind lot lots make
-    makes making nothing ok okay one ones put puts something sort still stuff way
-"""
-STOP_WORDS = frozenset(_STOP_WORDS.split())
-
-# Chat words that carry a question's grammar or mood, not its topic ("add it all up", "is
-# that sane?", "my boss thinks"): searched, but they count for little.
-_LIGHT_WORDS = """
-    add adds added adding think know say says said seem seems sane boss someone guys hey hi
-    thanks
-"""
-LIGHT_WORDS = frozenset(_LIGHT_WORDS.split())
-LIGHT_WEIGHT = 0.3
-
-# Words a team uses for the same idea. A question word in a group also searches for the
-# group's other forms (weighed less than the user's own words). Forms are recognised loosely
-# (case, hyphens, simple inflections); multi-word forms match as phrases in the question.
-SYNONYMS: tuple[tuple[str, ...], ...] = (
-    ("fine-tuning", "finetuning", "training", "custom model"),
-    ("examples", "labelled data", "labeled data", "samples", "training data", "dataset"),
-    ("rag", "retrieval", "retrieval augmented generation", "grounding"),
-    ("hallucinate", "makes things up", "make stuff up", "made up", "invents", "fabricates"),
-    ("cheap", "cost", "expensive", "price", "spend", "budget", "money", "bill"),
-    ("on-prem", "on premises", "self-hosted", "air-gapped", "own infrastructure"),
-    ("privacy", "confidential", "sensitive data", "pii", "personal data", "gdpr"),
-    ("healthcare", "hospital", "medical", "patient", "clinical"),
-    ("few-shot", "in-context examples", "examples in the prompt"),
-    ("latency", "slow", "response time", "speed"),
-    ("tone", "voice", "brand voice", "style", "sound like us"),
-    ("format", "json", "schema", "structured output"),
-    ("eval", "evaluation", "evaluate", "benchmark", "test set"),
-    (
-        "volume",
-        "queries per month",
-        "calls per month",
-        "traffic",
-        "requests per",
-        "a day",
-        "per day",
-        "daily",
-        "a month",
-        "per month",
-        "monthly",
-    ),
-    ("break-even", "pay off", "payback", "roi", "worth it"),
-    ("lora", "peft", "parameter-efficient", "adapters"),
-    ("rlhf", "human feedback", "reward model"),
-    ("regulated", "regulation", "compliance", "governance", "audit"),
-    ("chain-of-thought", "step by step", "reasoning"),
-    ("decomposition", "split the task", "multiple prompts", "break it down", "pipeline"),
-    ("drift", "degrade", "out-of-distribution", "ood"),
-    ("inconsistent", "different answers", "non-deterministic", "unpredictable", "flaky"),
-    ("mistake", "pitfall", "gotcha", "anti-pattern"),
-    ("maintenance", "maintain", "upkeep", "versioning"),
-    ("hybrid", "combine", "combination"),
-    ("routing", "route", "router"),
-    ("refuses", "refusal", "won't answer", "can't help"),
-    ("bigger model", "larger model", "stronger model", "better model", "opus"),
-    ("edge device", "on-device", "mobile", "phone", "embedded"),
-    ("accuracy", "accurate", "correctness"),
-    ("timeline", "how long", "time to ship", "schedule"),
-    ("choose", "decide", "decision", "pick", "which approach", "select"),
-    ("prerequisites", "requirements", "conditions", "in place", "must hold", "criteria"),
-    ("documents", "docs", "documentation", "wiki", "knowledge base"),
-    ("scalability", "scale", "scales", "scaling", "scalable"),
-    (
-        "memorise",
-        "memorize",
-        "memorises",
-        "memorizes",
-        "memorisation",
-        "memorization",
-        "overfit",
-        "overfits",
-        "overfitting",
-    ),
-    # British and American spellings the stemmer keeps apart.
-    ("summarise", "summarize", "summarising", "summarizing", "summarisation", "summarization"),
-    ("behaviour", "behavior"),
-    ("optimise", "optimize", "optimisation", "optimization"),
-    ("catalogue", "catalog"),
-    ("organisation", "organization"),
-)
-
-_WORD = re.compile(r"\d+(?:[.,]\d+)+|\w+(?:[-'’]\w+)*")
-_PARTS = re.compile(r"[-'’_]+")
-_NUMBER = re.compile(r"[\d.,]+")
-_SUFFIXES = ("ations", "ation", "ions", "ion", "ings", "ing", "ies", "ied", "es", "ed", "s")
-
-
-def _loose(word: str) -> str:
-    """A crude stem used only to recognise synonym forms ("hallucinates" ~ "hallucinate")."""
-    for suffix in _SUFFIXES:
-        if len(word) >= len(suffix) + 3 and word.endswith(suffix):
-            word = word[: -len(suffix)]
-            break
-    return word.removesuffix("e") if len(word) > 3 else word
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text)
-
-
-def _key(words: Iterable[str]) -> tuple[str, ...]:
-    """How a run of words is recognised: "Fine-tuned" and "fine tuning" share a key."""
-    return tuple(_loose(part) for word in words for part in _PARTS.split(word.lower()) if part)
-
-
-_GROUP_OF: dict[tuple[str, ...], int] = {}
-for _index, _group in enumerate(SYNONYMS):
-    for _form in _group:
-        _GROUP_OF.setdefault(_key(_words(_form)), _index)
-_LONGEST_FORM = max(len(key) for key in _GROUP_OF)
-
-
-def _quote(term: str) -> str:
-    """An FTS5 string: whatever is inside is matched as words, never parsed as syntax."""
-    return '"' + term.replace('"', '""') + '"'
-
-
-class Terms(NamedTuple):
-    """What a question is searched for: its own words, and synonyms for some of them."""
-
-    words: list[str]
-    synonyms: dict[str, list[str]]  # a question word -> the other forms of its group
-    sequence: list[str]  # the words and phrases in question order, for proximity
-
-    @property
-    def all(self) -> list[str]:
-        return self.words + [form for forms in self.synonyms.values() for form in forms]
-
-
-def query_terms(query: str) -> Terms:
-    """The meaningful words of a question, and the synonym forms they bring, without repeats."""
-    text = unicodedata.normalize("NFKC", query[:MAX_QUERY_CHARS]).lower()
-    # A token of nothing but joiners ("__") would become an empty FTS5 phrase.
-    tokens = [token for token in _words(text) if _PARTS.sub("", token)]
-    words: list[str] = []
-    sequence: list[str] = []
-    group_of_word: dict[str, int] = {}
-    i = 0
-    while i < len(tokens) and len(words) < MAX_TERMS:
-        # Longest synonym phrase starting here ("makes things up"), else the single word.
-        for size in range(min(_LONGEST_FORM, len(tokens) - i), 0, -1):
-            group = _GROUP_OF.get(_key(tokens[i : i + size]))
-            if group is not None:
-                break
-        else:
-            size, group = 1, None
-        word = " ".join(tokens[i : i + size])
-        i += size
-        if group is None and (word in STOP_WORDS or (len(word) < 2 and not word.isdigit())):
-            continue
-        sequence.append(word)
-        if group is not None and group not in group_of_word.values():
-            group_of_word[word] = group
-        # A phrase brings its own words too, so "labelled data" finds "labelled examples".
-        parts = [t for t in tokens[i - size : i] if t not in STOP_WORDS] if size > 1 else []
-        for term in [word, *parts]:
-            if term not in words:
-                words.append(term)
-    seen = {_key(_words(word)) for word in words}
-    synonyms: dict[str, list[str]] = {}
-    budget = MAX_EXPANDED - len(words)
-    for word, group in group_of_word.items():
-        for form in SYNONYMS[group]:
-            key = _key(_words(form))
-            if key not in seen and budget > 0:
-                seen.add(key)
-                synonyms.setdefault(word, []).append(form)
-                budget -= 1
-    return Terms(words, synonyms, sequence)
-
-
-def _or(terms: list[str]) -> str | None:
-    return " OR ".join(_quote(term) for term in terms) if terms else None
-
-
-def _near_pairs(words: list[str]) -> str | None:
-    """Neighbouring question words found close together: "fine-tune ... cost"."""
-    pairs = [f"NEAR({_quote(a)} {_quote(b)}, {NEAR_DISTANCE})" for a, b in pairwise(words)]
-    return " OR ".join(pairs) if pairs else None
-
-
-def match_expression(query: str) -> str | None:
-    """The FTS5 MATCH for a natural question: its quoted terms and synonyms OR-ed.
-
-    None when the question has no meaningful word. (Ranking weighs the question's own words
-    above their synonyms and rewards neighbouring words found close together; see
-    :func:`search`.)
-    """
-    return _or(query_terms(query).all)
-
-
 # ---------------------------------------------------------------- the index
+
+
+def _exists(db: Reader, table: str) -> bool:
+    """Plain SQL, so a read-only sqlite3 connection can ask too (FTS5 tables included)."""
+    found = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [table]
+    ).fetchone()
+    return found is not None
 
 
 def _create_schema(db: sqlite_utils.Database) -> None:
@@ -354,8 +167,8 @@ def _create_schema(db: sqlite_utils.Database) -> None:
     _set_meta(db, "schema", SCHEMA_VERSION)
 
 
-def _meta(db: sqlite_utils.Database, key: str) -> str | None:
-    if not db.table(META).exists():
+def _meta(db: Reader, key: str) -> str | None:
+    if not _exists(db, META):
         return None
     row = db.execute(f"SELECT value FROM [{META}] WHERE key = ?", [key]).fetchone()
     return None if row is None else str(row[0])
@@ -388,8 +201,8 @@ def cards_hash(directory: Path | None = None) -> str:
     return value
 
 
-def _is_current(db: sqlite_utils.Database, digest: str) -> bool:
-    if not db.table(META).exists() or not db.table(FTS).exists():
+def _is_current(db: Reader, digest: str) -> bool:
+    if not _exists(db, META) or not _exists(db, FTS):
         return False
     stored = dict(db.execute(f"SELECT key, value FROM [{META}]").fetchall())
     return stored.get("schema") == SCHEMA_VERSION and stored.get("cards_hash") == digest
@@ -415,6 +228,13 @@ def _writing(db: sqlite_utils.Database) -> Iterator[None]:
     db.commit()
 
 
+def index_is_current(db: Reader, cards_dir: Path | None = None) -> bool:
+    """Whether the index matches the cards as they are now; reads only, so it takes a
+    read-only connection (what `advisor knowledge search` asks before searching through one).
+    """
+    return _is_current(db, cards_hash(Path(cards_dir or CARDS_DIR)))
+
+
 def ensure_index(db: sqlite_utils.Database, cards_dir: Path | None = None) -> bool:
     """Rebuild the index if the cards changed since it was built; True if it rebuilt.
 
@@ -434,6 +254,8 @@ def build_index(db: sqlite_utils.Database, cards_dir: Path | None = None) -> int
 
 
 def _rebuild(db: sqlite_utils.Database, directory: Path, unless_current: str = "") -> int | None:
+    from knowledge.cards import load_cards  # YAML and pydantic: only a rebuild needs them
+
     cards = load_cards(directory)  # validate before touching the database
     digest = cards_hash(directory)
     with _writing(db):
@@ -465,7 +287,7 @@ def _card_row(card: Card) -> dict[str, str]:
 
 
 def _term_scores(
-    db: sqlite_utils.Database, term: str, total: int, cap: Sequence[float] | None = None
+    db: Reader, term: str, total: int, cap: Sequence[float] | None = None
 ) -> tuple[dict[int, float], list[float]]:
     """One term's BM25 contribution per passage, and the IDFs used (all columns, heads).
 
@@ -479,7 +301,7 @@ def _term_scores(
     """
     scores: dict[int, float] = {}
     idfs: list[float] = []
-    quoted = _quote(term)
+    quoted = quote(term)
     passes = ((quoted, 1.0), (f"{{title tags questions}} : {quoted}", HEADS_WEIGHT))
     for n, (match, weight) in enumerate(passes):
         rows = db.execute(
@@ -497,9 +319,9 @@ def _term_scores(
     return scores, idfs
 
 
-def _near_scores(db: sqlite_utils.Database, words: list[str]) -> dict[int, float]:
+def _near_scores(db: Reader, words: list[str]) -> dict[int, float]:
     """FTS5 BM25 of neighbouring question words found close together ("fine-tune ... cost")."""
-    expression = _near_pairs(words)
+    expression = near_pairs(words)
     if expression is None:
         return {}
     return {
@@ -511,7 +333,7 @@ def _near_scores(db: sqlite_utils.Database, words: list[str]) -> dict[int, float
     }
 
 
-def search(db: sqlite_utils.Database, query: str, k: int = 5) -> list[Hit]:
+def search(db: Reader, query: str, k: int = 5) -> list[Hit]:
     """The ``k`` passages that best answer ``query``, best first. Never raises on user text.
 
     BM25 is a sum over the question's terms, each scored on its own (see _term_scores).
@@ -523,8 +345,8 @@ def search(db: sqlite_utils.Database, query: str, k: int = 5) -> list[Hit]:
     terms = query_terms(query) if isinstance(query, str) else Terms([], {}, [])
     if not terms.words or k < 1:
         return []
-    if not db.table(FTS).exists():
-        build_index(db)
+    if not _exists(db, FTS):
+        build_index(_writer(db))
     total = db.execute(f"SELECT count(*) FROM [{PASSAGES}]").fetchone()[0]
     scores: dict[int, float] = {}
     for word in terms.words:
@@ -566,9 +388,17 @@ def search(db: sqlite_utils.Database, query: str, k: int = 5) -> list[Hit]:
     ]
 
 
-def count_passages(db: sqlite_utils.Database) -> dict[str, int]:
+def _writer(db: Reader) -> sqlite_utils.Database:
+    if isinstance(db, sqlite3.Connection):
+        import sqlite_utils
+
+        return sqlite_utils.Database(db)
+    return db
+
+
+def count_passages(db: Reader) -> dict[str, int]:
     """Passages in the index by kind: {"card": n, "team": m}."""
-    if not db.table(PASSAGES).exists():
+    if not _exists(db, PASSAGES):
         return {"card": 0, "team": 0}
     counts = dict(db.execute(f"SELECT kind, count(*) FROM [{PASSAGES}] GROUP BY kind").fetchall())
     return {"card": counts.get("card", 0), "team": counts.get("team", 0)}
@@ -775,9 +605,9 @@ def add_documents(
     return results
 
 
-def list_documents(db: sqlite_utils.Database) -> list[TeamDocument]:
+def list_documents(db: Reader) -> list[TeamDocument]:
     """The team documents in the index, by name, with their passage counts."""
-    if not db.table(DOCUMENTS).exists() or not db.table(PASSAGES).exists():
+    if not _exists(db, DOCUMENTS) or not _exists(db, PASSAGES):
         return []
     rows = db.execute(
         f"""

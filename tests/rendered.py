@@ -10,8 +10,18 @@ from html.parser import HTMLParser
 import cmarkgfm
 from cmarkgfm.cmark import Options
 
+from graph.store import Store
+
 EXTENSIONS = ["table", "autolink", "strikethrough"]  # GFM, minus its tag filter
 BLOCKS = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "pre", "summary"}
+
+
+def stored_markdown(store: Store, memo_id: str) -> str:
+    """A memo's markdown as front ends read it: from the store, by the id its turn gives
+    (``MemoReady`` carries no markdown)."""
+    stored = store.get_memo(memo_id)
+    assert stored is not None, f"memo {memo_id} is not stored"
+    return stored.markdown
 
 
 def to_html(markdown: str) -> str:

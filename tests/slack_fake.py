@@ -1,7 +1,8 @@
 """A local Slack: a Web API server on 127.0.0.1 and a client that sends signed requests.
 
 ``FakeSlack`` speaks enough of the Web API for the app (auth.test, chat.*, users.info,
-views.publish and the three calls of files_upload_v2), accepts form or JSON bodies, keeps
+views.publish, the three calls of files_upload_v2, and files.info with ``url_private``
+downloads for files people share: ``share_file``), accepts form or JSON bodies, keeps
 the messages and files it was given so a test can read the thread back, records every call,
 and can be told to fail the next calls with 429 (Retry-After) or 500.
 
@@ -40,6 +41,11 @@ BOT_ID = "B0BOT"
 APP_ID = "A0APP"
 APP_TOKEN = "xapp-1-A0APP-1-socketmodetoken"  # what apps.connections.open takes
 USERS = {"U0ANA": "Ana Lopez", "U0BEN": "Ben Okafor", "U0CHI": "Chi Nguyen"}
+
+SIGN_IN_PAGE = (
+    "<!DOCTYPE html><html><head><title>Slack</title></head>"
+    "<body>Sign in to Acme on Slack</body></html>"
+)
 
 _JSON_ARGS = (
     "blocks",
@@ -107,6 +113,11 @@ class FakeSlack:
         self.canvases: dict[str, dict[str, Any]] = {}
         self.statuses: list[dict[str, Any]] = []  # assistant.threads.setStatus calls
         self.free_team = False  # canvases.create needs a channel_id (a tabbed canvas)
+        # Files people shared (``share_file``): the Slack file object, its bytes, and how
+        # its url_private answers (status, content type, body, delay) when a test says so.
+        self.shared: dict[str, dict[str, Any]] = {}
+        self.contents: dict[str, bytes] = {}
+        self.serving: dict[str, dict[str, Any]] = {}
         self._failures: list[Failure] = []
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
@@ -232,6 +243,9 @@ class FakeSlack:
         if parsed.path.startswith("/upload/"):
             self._upload(request, parsed.path.rsplit("/", 1)[-1], raw)
             return
+        if parsed.path.startswith("/files-pri/"):
+            self._download(request, parsed.path)
+            return
         if parsed.path.startswith("/response/"):
             with self._lock:
                 self.responses.append(json.loads(raw or b"{}"))
@@ -339,6 +353,97 @@ class FakeSlack:
             self._send(request, 500, "upload failed")
         else:
             self._send(request, 200, f"OK - {len(raw)}")
+
+    def share_file(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        mimetype: str = "text/csv",
+        filetype: str = "csv",
+        size: int | None = None,
+        user: str = "U0ANA",
+        **serving: Any,
+    ) -> dict[str, Any]:
+        """A file someone uploads to Slack: the file object as a ``file_share`` event and
+        files.info show it (``size`` defaults to the content's). ``serving`` changes how its
+        url_private answers: ``status`` (say 403), ``content_type`` and ``body`` (an HTML
+        sign-in page), ``delay`` in seconds before answering, ``redirect`` (a URL to send
+        the download to with a 302), ``no_length`` (no Content-Length header)."""
+        file_id = f"F{next(self._ids):08d}"
+        now = int(time.time())
+        base = f"http://127.0.0.1:{self.port}/files-pri/{TEAM}-{file_id}"
+        file = {
+            "id": file_id,
+            "created": now,
+            "timestamp": now,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": filetype,
+            "pretty_type": filetype.upper(),
+            "user": user,
+            "user_team": TEAM,
+            "editable": False,
+            "size": len(content) if size is None else size,
+            "mode": "hosted",
+            "is_external": False,
+            "external_type": "",
+            "is_public": True,
+            "public_url_shared": False,
+            "display_as_bot": False,
+            "username": "",
+            "url_private": f"{base}/{urllib.parse.quote(name)}",
+            "url_private_download": f"{base}/download/{urllib.parse.quote(name)}",
+            "permalink": f"https://acme.slack.com/files/{user}/{file_id}/{name}",
+            "has_rich_preview": False,
+            "file_access": "visible",
+        }
+        with self._lock:
+            self.shared[file_id] = file
+            self.contents[file_id] = content
+            self.serving[file_id] = serving
+        return copy.deepcopy(file)
+
+    def downloads(self) -> list[Call]:
+        """Every request for a shared file's url_private."""
+        return self.called("(download)")
+
+    def _download(self, request: BaseHTTPRequestHandler, path: str) -> None:
+        """url_private: the bytes for the bot token; Slack's sign-in page for anyone else
+        (a token without files:read gets that page too); 404 for a file it does not know."""
+        auth = request.headers.get("Authorization") or ""
+        file_id = path.removeprefix("/files-pri/").split("/", 1)[0].rsplit("-", 1)[-1]
+        with self._lock:
+            self.calls.append(Call("(download)", {"file_id": file_id, "path": path}, auth))
+            file = self.shared.get(file_id)
+            content = self.contents.get(file_id, b"")
+            serving = dict(self.serving.get(file_id) or {})
+        if serving.get("delay"):
+            time.sleep(float(serving["delay"]))
+        if file is None:
+            self._send(request, 404, "Not Found")
+            return
+        if serving.get("redirect"):  # elsewhere: the app must not carry the token along
+            request.send_response(302)
+            request.send_header("Location", str(serving["redirect"]))
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+            return
+        if auth != f"Bearer {self.token}":
+            serving = {"status": 200, "content_type": "text/html", "body": SIGN_IN_PAGE}
+        status = int(serving.get("status") or 200)
+        body = serving.get("body", content if status == 200 else b"Forbidden")
+        data = body.encode() if isinstance(body, str) else body
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", serving.get("content_type") or file["mimetype"])
+            if not serving.get("no_length"):  # without it the body ends when the fake hangs up
+                request.send_header("Content-Length", str(len(data)))
+            request.end_headers()
+            request.wfile.write(data)
+        except OSError:  # the app stopped reading (a cap, a timeout): that is its right
+            pass
 
     def next_ts(self) -> str:
         """Message timestamps in posting order, shared by the app's and people's messages."""
@@ -502,6 +607,17 @@ class FakeSlack:
     def _api_views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         self.views.append(args)
         return {"ok": True, "view": {"id": f"V{next(self._ids)}", **args["view"]}}
+
+    def _api_files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        file = self.shared.get(str(args.get("file") or ""))
+        if file is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {
+            "ok": True,
+            "file": copy.deepcopy(file),
+            "comments": [],
+            "response_metadata": {"next_cursor": ""},
+        }
 
     def _api_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
         file_id = f"F{next(self._ids):06d}"
@@ -685,9 +801,23 @@ class SlackSender:
         user: str = "U0ANA",
         channel: str = "C0CHAN",
         name: str = "screenshot.png",
+        files: list[dict[str, Any]] | None = None,
     ) -> Sent:
         """A reply with a file attached, as Slack sends it: ``message`` with subtype
-        ``file_share``, the text alongside and the file in ``files``."""
+        ``file_share``, the text alongside and the file in ``files`` (a screenshot unless
+        ``files`` are given, say from ``FakeSlack.share_file``)."""
+        if files is not None:
+            event = self.reply_event(
+                text,
+                thread_ts=thread_ts,
+                user=user,
+                channel=channel,
+                subtype="file_share",
+                files=files,
+                upload=False,
+                display_as_bot=False,
+            )
+            return self.event(event)
         file_id = f"F{next(self._ts):08d}"
         file = {
             "id": file_id,

@@ -186,3 +186,22 @@ def test_memo_list_loads_neither_pydantic_nor_sqlite_utils(tmp_path: Path) -> No
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_assess_loads_only_the_policy_not_the_cards_nor_the_index(tmp_path: Path) -> None:
+    # pydantic stays (it validates the profile); the card parser, sqlite-utils and numpy are
+    # not needed to decide, and would add about 100 ms to every `advisor assess`.
+    (tmp_path / "profile.json").write_text(json.dumps(PROFILE), encoding="utf-8")
+    code = (
+        "import sys; from bot.cli import cli\n"
+        "for args in (['assess', 'profile.json'], ['assess', '--json', 'profile.json']):\n"
+        "    try:\n        cli(args)\n    except SystemExit as end:\n        assert not end.code\n"
+        "heavy = ('sqlite_utils', 'numpy', 'yaml', 'knowledge.cards', 'knowledge.search')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    env = {**os.environ, "ADVISOR_DB": str(tmp_path / "advisor.db")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evidence_files import eval_rows, training_rows, write_csv, write_jsonl
-from rendered import body, view
+from rendered import body, stored_markdown, view
 from teams import ROUTER
 
 from graph.evidence import measure_path
 from graph.interview import Interviews
 from graph.interview_evidence import evidence_rows
-from graph.memo_evidence import contradictions
+from graph.measured import contradictions
 from graph.turns import MemoReady, Question, Reply, Turn
 
 
@@ -74,18 +74,19 @@ def test_shared_files_fill_the_profile_and_their_questions_are_skipped(tmp_path:
     # 65 of 3,000 unclean (2.2 %): between the thresholds, so cleanliness is still asked
     assert profile.labels_clean is None
     memo, asked = _to_memo(service, "e:1", turns)
+    markdown = stored_markdown(service.store, memo.memo_id)
     assert "examples" in asked and "eval" in asked  # the target score is not in the file
     assert memo.assessment["approach"] == "fine_tuning"
     short = rows[0]["sha256"][:8]
-    evidence = _section(memo.markdown, "Evidence: measured and stated")
+    evidence = _section(markdown, "Evidence: measured and stated")
     assert f"**Measured** from `eval.csv`, sha256 {short}, 400 items" in evidence
     assert "(shared by ana)" in evidence
     assert "**Stated** by dana: target score 95" in evidence  # the file cannot know the target
     assert "Personal data** in `train.jsonl`: email in 12 rows" in evidence
-    assert "jo.0@example.org" not in memo.markdown  # counts only, never values
-    plan = _section(memo.markdown, "Validation plan")
+    assert "jo.0@example.org" not in markdown  # counts only, never values
+    plan = _section(markdown, "Validation plan")
     assert "Check the weakest labels first, measured in `eval.csv`: 'billing' F1 0.6" in plan
-    assert len(view(body(memo.markdown)).words()) <= 900
+    assert len(view(body(markdown)).words()) <= 900
 
 
 def test_a_clean_training_file_settles_the_examples_question(tmp_path: Path) -> None:
@@ -124,7 +125,8 @@ def test_a_stated_figure_the_file_contradicts_is_kept_and_the_measured_one_decid
     pairs = contradictions(service.provenance("e:2"))
     assert {(s.field, s.value, m.value) for s, m in pairs} >= {("eval_set_size", 500, 400)}
     memo, _ = _to_memo(service, "e:2", turns)
-    evidence = _section(memo.markdown, "Evidence: measured and stated")
+    markdown = stored_markdown(service.store, memo.memo_id)
+    evidence = _section(markdown, "Evidence: measured and stated")
     assert "**Contradicted:** eval set size stated as 500 by dana; measured 400." in evidence
     assert "best prompt score stated as 90%" in evidence
 
@@ -136,3 +138,56 @@ def test_evidence_before_the_use_case_is_refused_and_nothing_changes(tmp_path: P
     turns = service.add_evidence("e:3", measure_path(eval_file), by="ana")
     assert "use case first" in _said(turns)
     assert service.profile("e:3") is None
+
+
+def test_a_typed_figure_after_the_file_does_not_replace_the_measured_one(tmp_path: Path) -> None:
+    eval_file, _ = _files(tmp_path)
+    service = Interviews()
+    turns = service.start("e:5", use_case="Route support tickets to 12 queues", by="dana")
+    turns = service.add_evidence("e:5", measure_path(eval_file), by="ana")
+    for _ in range(12):  # the eval question is still asked: the file cannot know the target
+        q = _question(turns)
+        if q.id == "eval" and not q.confirm:
+            break
+        turns = service.reply("e:5", ROUTER[q.id] if not q.confirm else "yes", by="dana")
+    turns = service.reply("e:5", "600 items, 75% now, need 95%", by="dana")
+    if _question(turns).confirm:
+        turns = service.reply("e:5", "yes", by="dana")
+    profile = service.profile("e:5")
+    assert profile is not None
+    assert (profile.eval_set_size, profile.baseline_score) == (400, 0.82)  # measured stays
+    assert profile.target_score == 0.95  # what the file could not know is taken
+    assert "Kept eval set size 400 and best prompt score 82% as measured from `eval.csv`" in (
+        _said(turns)
+    )
+    # a change names the file to share instead, and changes nothing
+    turns = service.reply("e:5", "change eval set size to 650", by="dana")
+    assert "Share a newer file to change a measured figure" in _said(turns)
+    assert service.profile("e:5").eval_set_size == 400  # type: ignore[union-attr]
+    memo, _ = _to_memo(service, "e:5", turns)
+    stored = service.store.get_memo(memo.memo_id)
+    assert stored is not None
+    evidence = _section(stored.markdown, "Evidence: measured and stated")
+    assert "**Contradicted:** eval set size stated as 650 by dana; measured 400." in evidence
+    assert "best prompt score stated as 75%" in evidence
+
+
+def test_a_question_half_settled_by_a_file_asks_only_for_the_rest(tmp_path: Path) -> None:
+    eval_file, _ = _files(tmp_path)
+    service = Interviews()
+    turns = service.start("e:6", use_case="Route support tickets to 12 queues", by="dana")
+    turns = service.add_evidence("e:6", measure_path(eval_file), by="ana")
+    for _ in range(12):
+        q = _question(turns)
+        if q.id == "eval" and not q.confirm:
+            break
+        turns = service.reply("e:6", ROUTER[q.id] if not q.confirm else "yes", by="dana")
+    assert q.hint == (
+        "Already known: eval set size 400, best prompt score 82% (measured from `eval.csv`). "
+        "Only this is still needed: what score do you need?"
+    )
+    turns = service.reply("e:6", "95", by="dana")  # a bare number is the one thing asked
+    profile = service.profile("e:6")
+    assert profile is not None and profile.target_score == 0.95
+    assert (profile.eval_set_size, profile.baseline_score) == (400, 0.82)
+    assert _question(turns).id != "eval"

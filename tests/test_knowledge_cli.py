@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +14,8 @@ from click.testing import CliRunner
 
 import knowledge.search as search_module
 from bot.cli import cli
-from knowledge.cards import card_ids
+from knowledge.cards import CARDS_DIR, card_ids
+from knowledge.db import open_db
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -137,3 +142,96 @@ def test_a_broken_card_gives_a_clear_message_not_a_traceback(
     assert code == 1
     assert "broken.md" in err and "title" in err
     assert "Traceback" not in out + err
+
+
+# ---------------------------------------------------------------- the fast read path
+
+QUERIES = [
+    "how many examples",
+    "how do I stop the bot from making up prices",
+    "our eval is only 60 questions, is that enough",
+    "Frankfurt region data residency",
+]
+ENTRY = "import sys; from bot.cli import cli; sys.argv[0] = 'advisor'; cli()"
+
+
+def advisor(*args: str) -> str:
+    """``advisor ARGS`` in a fresh interpreter, as a user runs it (the test's database)."""
+    env = {**os.environ, "COLUMNS": "100"}
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY, *args], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def with_a_team_document(tmp_path: Path) -> None:
+    policy = tmp_path / "ai-policy.md"
+    policy.write_text(
+        "# Data residency\n\nCustomer data stays in the Frankfurt region, always.\n",
+        encoding="utf-8",
+    )
+    assert run("add", str(policy))[0] == 0
+
+
+def test_search_prints_what_the_library_finds_once_the_index_is_built(tmp_path: Path) -> None:
+    with_a_team_document(tmp_path)
+    db = open_db()
+    try:
+        for query in QUERIES:
+            hits = search_module.search(db, query, 4)
+            assert hits, query
+            expected = [
+                {
+                    "id": h.id,
+                    "title": h.title,
+                    "text": h.text,
+                    "sources": h.sources,
+                    "score": h.score,
+                }
+                for h in hits
+            ]
+            printed = advisor("knowledge", "search", query, "-k", "4", "--json")
+            assert printed == json.dumps(expected, indent=2, ensure_ascii=False) + "\n"
+            lines = advisor("knowledge", "search", query, "-k", "4").splitlines()
+            assert len(lines) == 1 + 2 * len(hits)
+            for rank, hit in enumerate(hits, start=1):
+                row = lines[2 * rank - 1].split()
+                assert row[:3] == [str(rank), hit.id, f"{hit.score:.2f}"], (query, row)
+    finally:
+        db.close()
+
+
+def test_search_reads_the_same_whether_or_not_it_had_to_build_the_index() -> None:
+    building = advisor("knowledge", "search", QUERIES[0], "--json")  # a new database: builds
+    reading = advisor("knowledge", "search", QUERIES[0], "--json")  # built: only reads
+    assert building == reading and json.loads(reading)
+
+
+def test_search_loads_neither_pydantic_nor_sqlite_utils_nor_numpy(tmp_path: Path) -> None:
+    # They were most of its start-up (bench/cli.py); the index is read with plain sqlite3.
+    with_a_team_document(tmp_path)
+    code = (
+        "import sys; from bot.cli import cli\n"
+        f"for args in {[['knowledge', 'search', q] for q in QUERIES[:2]]!r} + "
+        "[['knowledge', 'search', '--json', 'cost']]:\n"
+        "    try:\n        cli(args)\n    except SystemExit as end:\n        assert not end.code\n"
+        "heavy = ('pydantic', 'sqlite_utils', 'numpy', 'yaml', 'knowledge.cards')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_search_notices_a_changed_card_and_shows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "Pelican" not in run("search", "pelican", "--json")[1]
+    cards = tmp_path / "cards"
+    shutil.copytree(CARDS_DIR, cards)
+    card = next(iter(sorted(cards.glob("*.md"))))
+    card.write_text(card.read_text(encoding="utf-8") + "\nPelican crossings.\n", encoding="utf-8")
+    monkeypatch.setattr(search_module, "CARDS_DIR", cards)
+    code, out, _ = run("search", "pelican", "--json")
+    assert code == 0 and [hit["id"] for hit in json.loads(out)] == [card.stem]

@@ -340,6 +340,11 @@ VOCABULARY = [
     ("problems", "sounds like a press release, not like us", {"problems": ["off_voice"]}),
     ("problems", "won't answer perfectly safe questions", {"problems": ["refuses_harmless"]}),
     ("problems", "takes forever at peak", {"problems": ["too_slow"]}),
+    # a hallucination described by what it invents, a gap by what it is out of date on
+    ("problems", "lists side effects that aren't in the leaflet", {"problems": ["hallucination"]}),
+    ("problems", "cites sections not in the contract", {"problems": ["hallucination"]}),
+    ("problems", "keeps quoting prices we changed in may", {"problems": ["missing_knowledge"]}),
+    ("problems", "the facts it needs aren't in the prompt", {"problems": ["missing_knowledge"]}),
 ]
 
 
@@ -359,6 +364,13 @@ def test_options_are_read_by_what_people_call_them(qid: str, text: str, values: 
         ),
         ("knowledge", "nope, the form itself has everything", {"knowledge_changes": "none"}),
         ("task", "we turn legacy COBOL copybooks into JSON", {"task_type": "transformation"}),
+        # a task told by its verb, with an aside in brackets in the middle
+        (
+            "task",
+            "grabbing the dates and amounts (due date, total, VAT, iban) off supplier invoices",
+            {"task_type": "extraction"},
+        ),
+        ("task", "we fill the ERP form from scanned delivery notes", {"task_type": "extraction"}),
         ("stakes", "it's a minor annoyance, people retry", {"error_cost": "low"}),
         ("stable", "nope, the taxonomy keeps evolving", {"task_stable": False}),
     ],
@@ -372,6 +384,8 @@ def test_unknown_words_never_become_a_value() -> None:
     assert read("problems", "the weather in Lisbon")[0] == FAIL
     assert read("tried", "we bought a new espresso machine")[0] == FAIL
     assert read("task", "blue")[0] == FAIL
+    # a gap in the documents is not the model making things up
+    assert read("problems", "the answer isn't in the docs")[0] == FAIL
 
 
 def test_an_exact_list_of_option_names_is_firm() -> None:
@@ -478,3 +492,47 @@ def test_a_voice_bot_is_not_a_brand_voice() -> None:
 def test_none_that_i_know_of_ticks_nothing() -> None:
     parsed = parse_answer(spec("constraints"), "none that I know of")
     assert not any(v for k, v in parsed.values.items() if k != "deployment")
+
+
+@pytest.mark.parametrize(
+    ("qid", "text", "values"),
+    [
+        # an option number with "only" after it
+        ("stakes", "2 only, a person redoes it", {"error_cost": "medium"}),
+        # "about" holds the letters "out": it is not the output count
+        (
+            "usage",
+            "roughly 30k runs per month, about 900 tokens in and 40 out",
+            {"monthly_volume": 30000, "avg_input_tokens": 900, "avg_output_tokens": 40},
+        ),
+        # agreement between annotators is how clean labels are told
+        ("examples", "8k tickets, double annotated, kappa 0.9", None),
+        ("task", "it drops each ticket into one of 11 buckets", {"task_type": "classification"}),
+    ],
+)
+def test_everyday_shapes_of_an_answer(qid: str, text: str, values: Any) -> None:
+    how, got = read(qid, text)
+    assert how in (FIRM, CONFIRM), got
+    if values is not None:
+        assert got == values
+    else:
+        assert got == {"labeled_examples": 8000, "labels_clean": True}
+
+
+@pytest.mark.parametrize("text", ["5k labelled, kappa 0.45", "5k labelled, poor agreement"])
+def test_low_agreement_is_not_clean(text: str) -> None:
+    assert read("examples", text)[1]["labels_clean"] is False
+
+
+@pytest.mark.parametrize(
+    "text", ["no clue yet, ask me after the reorg", "not sure yet, we'll see in Q3"]
+)
+def test_an_owner_reply_that_names_no_one_is_not_a_name(text: str) -> None:
+    assert read("owner", text) == (UNSURE, ["retraining_owner"])
+
+
+def test_an_unsure_owner_reply_that_names_a_team_keeps_the_team_hedged() -> None:
+    assert read("owner", "not sure, maybe the platform team") == (
+        CONFIRM,
+        {"retraining_owner": "the platform team"},
+    )

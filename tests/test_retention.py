@@ -258,7 +258,9 @@ def test_a_compacted_finished_interview_can_still_be_revised(
     turns = service.reply("r:1", "change volume to 2k", by="lee")
 
     second = next(t for t in turns if isinstance(t, MemoReady))
-    assert second.memo_id != first.memo_id and "(version 2)" in second.markdown
+    stored = service.store.get_memo(second.memo_id)
+    assert second.memo_id != first.memo_id and stored is not None
+    assert "(version 2)" in stored.markdown
     assert second.assessment["approach"] != "fine_tuning"
     profile = service.profile("r:1")
     assert profile is not None and profile.monthly_volume == 2_000
@@ -271,7 +273,8 @@ def test_a_compacted_finished_interview_can_still_be_revised(
     try:
         turns = restarted.reply("r:1", "change volume to 500k", by="lee")
         third = next(t for t in turns if isinstance(t, MemoReady))
-        assert "(version 3)" in third.markdown
+        stored = restarted.store.get_memo(third.memo_id)
+        assert stored is not None and "(version 3)" in stored.markdown
         latest = restarted.store.latest_memo("r:1")
         assert latest is not None and latest.version == 3
         answer = restarted.reply("r:1", "what is RAG?", by="lee")

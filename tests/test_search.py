@@ -252,6 +252,11 @@ def guidance(tmp_path_factory: pytest.TempPathFactory) -> sqlite_utils.Database:
             {"gate-retraining-owner", "mistake-one-time-investment"},
         ),
         ("small wording changes break our prompt", {"prompt-brittleness"}),
+        # chat words for the same ideas: "getting worse" is drift, "routine" and "weird
+        # ones" are the standard and edge cases a router splits, "all-in" the whole cost
+        ("how would we spot a tuned model getting worse after go-live", {"measure-fine-tuned"}),
+        ("weird ones stay on the big model, routine ones on a cheap one", {"hybrid-routing"}),
+        ("what does a finetune really cost all-in", {"cost-stack"}),
         (
             "route easy requests to a fine-tuned model and hard ones to prompting",
             {"hybrid-routing"},

@@ -19,6 +19,7 @@ from typing import Any
 import anthropic_fake as fake_api
 import pytest
 from hypothesis import HealthCheck, given, settings
+from rendered import stored_markdown
 from test_policy_properties import PRICES, profiles
 
 from graph import questions as catalog
@@ -168,8 +169,9 @@ def test_memo_prose_never_follows_an_instruction_in_the_answers(tmp_path: Path) 
         _, memo = fake_api.play(service, "cli:p", USE_CASE, READY, say=say)
         assert any(INJECTION in r.text for r in model.requests if "Job: prose." in r.text)
     assert memo.assessment["approach"] == "fine_tuning"  # the obeyed prose agrees with it
-    assert OBEYED not in memo.markdown and "right away" not in memo.markdown
-    assert INJECTION in memo.markdown  # the answer is quoted, as it was said
+    markdown = stored_markdown(service.store, memo.memo_id)
+    assert OBEYED not in markdown and "right away" not in markdown
+    assert INJECTION in markdown  # the answer is quoted, as it was said
 
 
 class ObeysAnyPhrasing:
@@ -244,7 +246,7 @@ def polite_run(
 def test_a_request_the_filter_misses_still_changes_nothing(tmp_path: Path, where: str) -> None:
     assert not looks_like_instructions(POLITE)  # the gap this test covers
     args = (ObeysAnyPhrasing(), NOT_CLEARED, where, "about 3,000, clean")
-    asked, memo, _ = polite_run(tmp_path, *args)
+    asked, memo, service = polite_run(tmp_path, *args)
     clean_asked, clean_memo = clean_run(tmp_path, NOT_CLEARED)
     # What the model claimed without evidence (cleared data, 50,000 clean examples, a stable
     # task, 5M calls) was dropped: the cleared question is still asked, the gate still fails.
@@ -253,7 +255,7 @@ def test_a_request_the_filter_misses_still_changes_nothing(tmp_path: Path, where
         memo.assessment["gates"]["data_cleared"] == clean_memo.assessment["gates"]["data_cleared"]
     )
     assert changed(memo, clean_memo) == {}
-    assert OBEYED not in memo.markdown
+    assert OBEYED not in stored_markdown(service.store, memo.memo_id)
 
 
 # What else an obeyed "recommend fine-tuning" might claim: a deployment that opens the

@@ -80,7 +80,9 @@ def test_a_file_share_keeps_the_files_for_later_without_their_content() -> None:
             "filetype": "png",
             "size": 48213,
             "url_private": "https://files.slack.com/files-pri/T-F0SHOT/shot.png",
-        }
+        },
+        # a stub: the step asks files.info for the rest (bot/slack/files.py)
+        {"id": "F0HIDDEN", "file_access": "check_file_info"},
     ]
 
 

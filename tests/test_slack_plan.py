@@ -64,6 +64,16 @@ def test_rewording_a_question_keeps_its_key_and_asking_it_again_does_not() -> No
     assert plan.question_key(asked_again) != plan.question_key(first)
 
 
+def test_a_key_from_before_seqs_names_the_pending_asking_of_a_question_with_its_id() -> None:
+    key = plan.question_key(question(seq=3))
+    hashed = "q:stable:0123456789abcdef"  # what the earlier version kept: a hash of the text
+    assert plan.same_shown(key, key) and plan.same_shown(None, None)
+    assert plan.same_shown(hashed, key)  # an upgraded thread shows its pending question
+    assert not plan.same_shown(hashed, plan.question_key(question("tried", seq=3)))
+    assert not plan.same_shown(hashed, plan.memo_key("3eeda5c3"))
+    assert not plan.same_shown(hashed, None) and not plan.same_shown("q:stable:2", key)
+
+
 def test_the_thread_should_show_the_pending_question_else_the_memo_or_the_cancellation() -> None:
     def record(status: str, memo_id: str | None = None) -> InterviewRecord:
         return InterviewRecord(
@@ -107,35 +117,27 @@ def test_a_cancellation_is_posted_and_the_thread_shows_it_closed() -> None:
     assert out.shown == plan.CANCELLED and "closed" in texts(out.items)[0]
 
 
-def test_a_memo_is_its_summary_then_the_file_and_the_summary_says_who_decided() -> None:
-    memo = MemoReady(
-        memo_id="3eeda5c3",
-        markdown="# never posted as a message",
-        assessment=ASSESSMENT,
-        use_case="route tickets",
-        status="accepted",
-        decided_by="Chi Nguyen",
-    )
+def test_a_memo_is_its_summary_then_the_file_then_the_canvas_queued_by_id_only() -> None:
+    memo = MemoReady(memo_id="3eeda5c3", assessment=ASSESSMENT, use_case="route tickets")
     out = plan.of_turns(WHERE, [memo])
     assert [kind for kind, _ in out.items] == ["post", "upload", "canvas"]  # summary, file, canvas
-    summary = texts(out.items)[0]
-    assert "route tickets" in summary and "Accepted by Chi Nguyen" in summary
-    assert "never posted" not in json.dumps(out.items)  # the file is read when it is sent
-    assert out.items[1][1] == {
-        "channel": "C0CHAN",
-        "thread_ts": "1.0",
-        "memo_id": "3eeda5c3",
-        "comment": None,
-    }
+    # Nothing of the memo is queued but its id: delivery reads it once, when it sends.
+    where = {"channel": "C0CHAN", "thread_ts": "1.0", "memo_id": "3eeda5c3"}
+    assert out.items[0][1] == {**where, "user": "U0BEN"}
+    assert out.items[1][1] == {**where, "comment": None}
+    assert out.items[2][1] == where
     assert out.shown == "memo:3eeda5c3"
 
 
+def test_the_summary_is_the_stored_memo_as_it_is_now_and_says_who_decided() -> None:
+    summary = plan.memo_summary(stored_memo(status="accepted", decided_by="Chi Nguyen"))
+    text = json.dumps(summary, ensure_ascii=False)
+    assert "route tickets" in text and "Accepted by Chi Nguyen" in text
+
+
 def test_a_stored_memo_plans_the_same_messages_as_the_engines_memo_turn() -> None:
-    stored = stored_memo()
-    turn = MemoReady(
-        memo_id="3eeda5c3", markdown="# m", assessment=ASSESSMENT, use_case="route tickets"
-    )
-    assert plan.of_memo(WHERE, stored) == plan.of_turns(WHERE, [turn])
+    turn = MemoReady(memo_id="3eeda5c3", assessment=ASSESSMENT, use_case="route tickets")
+    assert plan.of_memo(WHERE, stored_memo().id) == plan.of_turns(WHERE, [turn])
 
 
 def test_the_question_waited_on_is_the_last_turn_only_if_it_is_a_question() -> None:

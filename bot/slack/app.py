@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from bot.slack import blocks
 from bot.slack.config import Settings
 from bot.slack.delivery import Delivery, Outbox
+from bot.slack.files import SlackFiles
 from bot.slack.inbox import Inbox
 from bot.slack.listeners import Listeners
 from bot.slack.lists import Lists
@@ -64,7 +65,15 @@ class SlackApp:
         names = Names(client)
         self.outbox = Outbox(self.store, self.tables, self.runner, self.api, self.bot, self.timings)
         self.steps = Steps(
-            engine, self.tables, self.runner, self.outbox, self.api, names, self.bot, self.timings
+            engine,
+            self.tables,
+            self.runner,
+            self.outbox,
+            self.api,
+            names,
+            self.bot,
+            self.timings,
+            SlackFiles(client),
         )
         self.inbox = Inbox(self.store, self.tables, self.owner, self.api, self.steps.queue)
         lists = Lists(self.store, self.api, names, self.bot)

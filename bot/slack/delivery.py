@@ -30,7 +30,7 @@ from bot.slack.payloads import Where
 from bot.slack.runner import Runner
 from bot.slack.tables import Item, OutboxItem, SlackTables
 from bot.slack.webapi import REFUSED_CONTENT, BotIdentity, WebApi, retry_after
-from graph.store import Store
+from graph.store import MemoRecord, Store
 from graph.turns import Question
 
 log = logging.getLogger("advisor.slack")
@@ -49,6 +49,9 @@ _TRANSIENT_ERRORS = {
 # outbox stops (keeping everything) and asks auth.test now and then (Outbox.revoked).
 REVOKED = {"token_revoked", "invalid_auth", "account_inactive", "app_uninstalled"}
 
+
+# The memos one delivery pass has read, by id and the time their items were queued.
+Memos = dict[tuple[str, str], MemoRecord | None]
 
 REFUSED_NOTE = (
     "Slack would not show my last message in this thread, even as plain text. "
@@ -149,6 +152,7 @@ class Outbox:
     def deliver(self, interview_id: str) -> None:
         """Send this thread's queued messages in order until none is left, one has to wait
         for a retry, or another process is sending them."""
+        memos: Memos = {}  # a memo's summary, file and canvas: one read of it (``_memo``)
         while True:
             if self._revoked is not None:
                 return  # kept in the outbox; the loop sends it once a token works
@@ -156,7 +160,7 @@ class Outbox:
             if item is None:
                 return
             try:
-                self._send(item)
+                self._send(item, memos)
             except Exception as err:
                 if not self._failed(item, err):
                     return
@@ -223,26 +227,43 @@ class Outbox:
 
     # -- one item -----------------------------------------------------------------------------
 
-    def _send(self, item: OutboxItem) -> None:
+    def _memo(self, item: OutboxItem, memos: Memos) -> MemoRecord | None:
+        """The stored memo ``item`` names (None: it is gone, and ``item`` is given up). Read
+        once for the items one step queued together (they share ``created_at``): a status
+        change queued later reads it again."""
+        key = (str(item.payload["memo_id"]), item.created_at)
+        if key not in memos:
+            memos[key] = self.store.get_memo(key[0])
+        memo = memos[key]
+        if memo is None:
+            self.tables.give_up(item.id, self.owner, "memo not found")
+        return memo
+
+    def _send(self, item: OutboxItem, memos: Memos) -> None:
         payload = item.payload
         where = Where(str(payload["channel"]), payload.get("thread_ts"), "")
         if item.kind == "post":
-            self._send_post(item, where)
+            self._send_post(item, where, memos)
         elif item.kind == "update":
             self.api.update(where, str(payload["ts"]), payload["message"])
             self._delivered(item)
         elif item.kind == "upload":
-            self._send_upload(item, where)
+            self._send_upload(item, where, memos)
         elif item.kind == "memo_text":
-            self._send_memo_text(item, where)
+            self._send_memo_text(item, where, memos)
         elif item.kind == "canvas":
-            self._send_canvas(item, where)
+            self._send_canvas(item, where, memos)
         else:
             self.tables.give_up(item.id, self.owner, f"unknown kind {item.kind}")
 
-    def _send_post(self, item: OutboxItem, where: Where) -> None:
+    def _send_post(self, item: OutboxItem, where: Where, memos: Memos) -> None:
         payload = item.payload
-        message = payload["message"]
+        message = payload.get("message")
+        if message is None:  # a memo's summary (plan.summary), as the memo is now
+            memo = self._memo(item, memos)
+            if memo is None:
+                return
+            message = planning.memo_summary(memo)
         if payload.get("question") and not self._still_shown(item):
             # Answered while this copy waited (Slack was down): no live buttons on it.
             message = blocks.settled_message(Question.model_validate(payload["question"]))
@@ -305,14 +326,13 @@ class Outbox:
                 item.interview_id,
             )
 
-    def _send_upload(self, item: OutboxItem, where: Where) -> None:
+    def _send_upload(self, item: OutboxItem, where: Where, memos: Memos) -> None:
         """decision-memo.md into the thread. Slack unreachable: retried like any message.
         Slack refusing the file (or still failing after ``upload_tries``): the memo goes out
         as text in its place (it is stored either way), and the failure is logged."""
         payload = item.payload
-        memo = self.store.get_memo(str(payload["memo_id"]))
+        memo = self._memo(item, memos)
         if memo is None:
-            self.tables.give_up(item.id, self.owner, "memo not found")
             return
         comment = payload.get("comment")
         if self._already_sent(item, where, text=comment or "", file=blocks.MEMO_FILENAME):
@@ -340,11 +360,10 @@ class Outbox:
             return
         self._delivered(item)
 
-    def _send_memo_text(self, item: OutboxItem, where: Where) -> None:
+    def _send_memo_text(self, item: OutboxItem, where: Where, memos: Memos) -> None:
         payload = dict(item.payload)
-        memo = self.store.get_memo(str(payload["memo_id"]))
+        memo = self._memo(item, memos)
         if memo is None:
-            self.tables.give_up(item.id, self.owner, "memo not found")
             return
         # Rendered Markdown (markdown_text), not raw Markdown in mrkdwn messages.
         chunks = blocks.memo_text_chunks(memo.markdown, blocks.MARKDOWN_LIMIT)
@@ -365,12 +384,11 @@ class Outbox:
             self.tables.progress(item.id, self.owner, payload)
         self._delivered(item)
 
-    def _send_canvas(self, item: OutboxItem, where: Where) -> None:
+    def _send_canvas(self, item: OutboxItem, where: Where, memos: Memos) -> None:
         """The memo as a canvas the channel can open and edit, linked in the thread. A
         workspace that cannot have one (a free team, canvases off) keeps the file alone."""
-        memo = self.store.get_memo(str(item.payload["memo_id"]))
+        memo = self._memo(item, memos)
         if memo is None:
-            self.tables.give_up(item.id, self.owner, "memo not found")
             return
         title = blocks.file_title(memo.use_case)
         content = {"type": "markdown", "markdown": blocks.canvas_markdown(memo.markdown)}

@@ -109,28 +109,41 @@ class Said:
         return data
 
 
-# What is kept of a shared file: enough to fetch it later (url_private with the bot token),
-# never its content.
-FILE_FIELDS = ("id", "name", "title", "mimetype", "filetype", "size", "url_private")
+# What is kept of a shared file: enough to check and fetch it later (url_private with the
+# bot token, bot/slack/files.py), never its content. ``file_access: check_file_info`` marks
+# a stub whose details only files.info gives.
+FILE_FIELDS = (
+    "id",
+    "name",
+    "title",
+    "mimetype",
+    "filetype",
+    "size",
+    "url_private",
+    "file_access",
+)
 # Message subtypes that are a person's reply: plain, "also send to channel", a file with text.
 REPLY_SUBTYPES = (None, "thread_broadcast", "file_share")
 
 
 def shared_files(event: dict[str, Any]) -> tuple[dict[str, Any], ...]:
     """The files on a message, as Slack lists them (``files``), each cut to FILE_FIELDS; a
-    file without an id (or a ``file_access`` stub that is not shared with us) is left out."""
+    file without an id is left out. A ``check_file_info`` stub is kept: the step asks
+    files.info for the rest."""
     listed = event.get("files")
     kept = []
     for item in listed if isinstance(listed, list) else []:
         file = object_of(item)
-        if not text_of(file.get("id")) or file.get("file_access") == "check_file_info":
+        if not text_of(file.get("id")):
             continue
         kept.append({k: file[k] for k in FILE_FIELDS if isinstance(file.get(k), str | int)})
     return tuple(kept)
 
 
 def mention(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Said | Ignored | None:
-    if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+    if event.get("subtype") not in (None, "file_share") or event.get("bot_id"):
+        return None
+    if not event.get("user"):
         return None
     channel, user = slack_id(event.get("channel")), text_of(event.get("user"))
     thread_ts, ts = slack_ts(event.get("thread_ts")), slack_ts(event.get("ts"))
@@ -139,7 +152,8 @@ def mention(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Said 
         return Ignored("a mention without a channel, user or timestamp")
     text = blocks.from_slack(text_of(event.get("text")), bot_user)
     in_thread = thread_ts is not None
-    return Said(Where(channel, root, user), text, in_thread, _event_id(body), ts=ts)
+    files = shared_files(event)  # a file shared with a mention in the thread is evidence too
+    return Said(Where(channel, root, user), text, in_thread, _event_id(body), files, ts)
 
 
 def reply(body: dict[str, Any], event: dict[str, Any], bot_user: str) -> Said | Ignored | None:

@@ -10,6 +10,7 @@ plan to the outbox in one transaction; delivery (bot/slack/delivery.py) sends it
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,22 @@ def question_key(question: Question) -> str:
     asked. A re-ask (after an answer it could not read, or ``back``) has a new key; the same
     question reworded keeps its key."""
     return f"q:{question.id}:{question.seq}"
+
+
+# The key versions before question seqs stored: ``q:{id}:`` and 16 hex digits of a hash of
+# the rendered question (a seq is decimal and never that long).
+_HASHED_KEY = re.compile(r"q:(?P<id>[^:]+):[0-9a-f]{16}")
+
+
+def same_shown(stored: str | None, key: str | None) -> bool:
+    """Is ``stored`` (what a thread or inbox row kept) the key ``key`` names? A key the
+    earlier version kept, a hash of the question's text, names the asking of the question
+    with its id that is pending now: so an upgraded open thread is not sent its pending
+    question again, and a reply it had started is answered, not only caught up."""
+    if stored == key:
+        return True
+    hashed = _HASHED_KEY.fullmatch(stored or "")
+    return hashed is not None and (key or "").rsplit(":", 1)[0] == f"q:{hashed['id']}"
 
 
 def memo_key(memo_id: str) -> str:
@@ -77,7 +94,7 @@ def of_turns(where: Where, turns: list[Any]) -> Plan:
             plan.items.append(post(where, blocks.ended_message(turn)))
             plan.shown = CANCELLED
         elif isinstance(turn, MemoReady):
-            memo = of_memo(where, turn)
+            memo = of_memo(where, turn.memo_id)
             plan.items += memo.items
             plan.shown = memo.shown
         else:
@@ -85,11 +102,10 @@ def of_turns(where: Where, turns: list[Any]) -> Plan:
     return plan
 
 
-def memo_summary(memo: MemoReady | MemoRecord) -> Message:
+def memo_summary(memo: MemoRecord) -> Message:
     """The memo's summary message: approach, next rung, the five questions, its status."""
-    memo_id = memo.memo_id if isinstance(memo, MemoReady) else memo.id
     return blocks.memo_summary(
-        memo_id,
+        memo.id,
         memo.assessment,
         use_case=memo.use_case,
         status=memo.status,
@@ -97,10 +113,17 @@ def memo_summary(memo: MemoReady | MemoRecord) -> Message:
     )
 
 
-def of_memo(where: Where, memo: MemoReady | MemoRecord) -> Plan:
-    """A finished interview's memo: the summary with its decision buttons, then the file."""
-    memo_id = memo.memo_id if isinstance(memo, MemoReady) else memo.id
-    items = [post(where, memo_summary(memo)), upload(where, memo_id, None), canvas(where, memo_id)]
+def summary(where: Where, memo_id: str) -> Item:
+    """The memo's summary, posted: rendered from the stored memo when it is sent, so the
+    summary, the file and the canvas come from one read of it (bot/slack/delivery.py)."""
+    payload = {"channel": where.channel, "thread_ts": where.thread_ts, "memo_id": memo_id}
+    return "post", {**payload, "user": where.user}
+
+
+def of_memo(where: Where, memo_id: str) -> Plan:
+    """A finished interview's memo: the summary with its decision buttons, then the file
+    and the canvas. Only the memo's id is queued; nothing here reads the memo."""
+    items = [summary(where, memo_id), upload(where, memo_id, None), canvas(where, memo_id)]
     return Plan(items, memo_key(memo_id))
 
 
@@ -163,6 +186,24 @@ def retire_typed(
         return [], True
     message = blocks.answered_message(question, said, where.user, typed=True)
     return [update(where, ts, message)], True
+
+
+def retire_settled(
+    where: Where,
+    before: Question | None,
+    after: Question | None,
+    live: tuple[Question, str] | None,
+) -> tuple[list[Item], bool]:
+    """A shared file settled ``before`` (the interview now asks ``after``, or nothing): the
+    buttons come off its live message, which says it was answered in the thread since."""
+    if before is None or live is None or live[0].id != before.id:
+        return [], False
+    if after is not None and after.id == before.id:
+        return [], False
+    question, ts = live
+    if not question.options:
+        return [], True
+    return [update(where, ts, blocks.settled_message(question))], True
 
 
 def retire_clicked(

@@ -13,6 +13,7 @@ from bot.slack import blocks
 
 COMMAND = "/advisor"
 COMMAND_SCOPE = "commands"
+FILES_SCOPE = "files:read"  # reading files shared in a thread (files.info, url_private)
 
 # Bolt event type -> the bot events the manifest subscribes to for it.
 EVENTS: dict[str, tuple[str, ...]] = {
@@ -60,6 +61,9 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views.publish": None,
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
+    # A file shared in an interview thread: described, and its url_private downloaded with
+    # the bot token (bot/slack/files.py); both need files:read.
+    "files.info": FILES_SCOPE,
     "assistant.threads.setStatus": "chat:write",  # "is thinking…" while Claude works
     "canvases.create": "canvases:write",  # the memo as a canvas
     "canvases.access.set": "canvases:write",  # the channel may open and edit it

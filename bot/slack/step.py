@@ -20,14 +20,16 @@ from bot.slack import blocks
 from bot.slack import plan as planning
 from bot.slack.delivery import Delivery, Outbox, describe
 from bot.slack.faults import fault
+from bot.slack.files import PAST_QUESTIONS, TEXT_NOT_READ, SlackFiles
 from bot.slack.payloads import Where, where_kept
 from bot.slack.plan import CANCELLED, Plan
 from bot.slack.runner import Runner
 from bot.slack.tables import Busy, InboxItem, SlackTables, is_busy
 from bot.slack.webapi import BotIdentity, Names, WebApi
 from graph.decisions import set_status
+from graph.evidence import EvalEvidence, TrainingEvidence
 from graph.store import MemoStatus, Store
-from graph.turns import CANCELLED_TEXT, Ended, Question
+from graph.turns import CANCELLED_TEXT, Ended, Question, Reply, Turn
 
 log = logging.getLogger("advisor.slack")
 
@@ -75,6 +77,10 @@ class Engine(Protocol):
         self, interview_id: str, question_id: str, *, by: str, author_id: str = ""
     ) -> list[Any]: ...
 
+    def add_evidence(
+        self, interview_id: str, result: EvalEvidence | TrainingEvidence, *, by: str
+    ) -> list[Any]: ...
+
     def pending(self, interview_id: str) -> Question | None: ...
 
     def exists(self, interview_id: str) -> bool: ...
@@ -118,8 +124,10 @@ class Steps:
         names: Names,
         bot: BotIdentity,
         timings: Delivery,
+        files: SlackFiles | None = None,
     ) -> None:
         self.engine = engine
+        self.files = files or SlackFiles(api.client)
         self.store = engine.store
         self.tables = tables
         self.runner = runner
@@ -194,7 +202,7 @@ class Steps:
         iid = item.interview_id
         pending = self.engine.pending(iid)  # read once per step: each read costs
         key = self._shown_key(iid, pending)
-        if item.started_key is not None and item.started_key != key:
+        if item.started_key is not None and not planning.same_shown(item.started_key, key):
             # An earlier try got through the engine and died before its messages were
             # queued: do not answer twice, just make sure the thread shows where it is.
             plan = self._catch_up(iid, where, pending, key)
@@ -202,7 +210,11 @@ class Steps:
             self.tables.start_inbox(item.id, key)
             fault("before_answer")
             working = self._working(where, item.kind)
-            plan = self._not_for_pending(item, where, pending) or self._run(item, where, pending)
+            stale = self._not_for_pending(item, where, pending)
+            if item.kind == "reply" and item.payload.get("files"):
+                plan = self._with_files(item, where, pending, stale=stale)
+            else:
+                plan = stale or self._run(item, where, pending)
             fault("after_answer")
             if working and not any(kind == "post" for kind, _ in plan.items):
                 self.api.set_status(where, "")  # nothing posted clears it: clear it here
@@ -251,10 +263,7 @@ class Steps:
             return self._start(iid, where, use_case, intro, pending)
         if item.kind == "reply":
             plan = self._reply(iid, where, str(data.get("text") or ""), pending)
-            if data.get("ts"):  # which answer this message gave, for its edits and deletion
-                last = self.store.last_answer(iid)
-                if last is not None and last.author_id == where.user:
-                    self.tables.note_answer(iid, str(data["ts"]), last.seq)
+            self._note_answer(iid, where, data)
             return plan
         if item.kind in ("edit", "delete"):
             text = None if item.kind == "delete" else str(data.get("text") or "")
@@ -272,6 +281,13 @@ class Steps:
             )
         log.warning("advisor: unknown inbox item %s for thread %s", item.kind, iid)
         return Plan()
+
+    def _note_answer(self, iid: str, where: Where, data: dict[str, Any]) -> None:
+        """Which answer this message gave, for its edits and deletion."""
+        if data.get("ts"):
+            last = self.store.last_answer(iid)
+            if last is not None and last.author_id == where.user:
+                self.tables.note_answer(iid, str(data["ts"]), last.seq)
 
     # -- the three kinds of input ------------------------------------------------------
 
@@ -315,6 +331,45 @@ class Steps:
         # waiting for arrives one Web API call sooner.
         plan.items.extend(retire)
         plan.forget_question = forget
+        return plan
+
+    def _with_files(
+        self, item: InboxItem, where: Where, before: Question | None, *, stale: Plan | None
+    ) -> Plan:
+        """A reply with files shared. Each file is measured into the interview first (the
+        download happens here, on the thread's queue, never in the listener); then the
+        text answers the question it was typed under, if that question is still waiting.
+        When a file settled it, the text was most likely about the file ("here is our
+        eval") and is not read as an answer to a question the person has not seen yet. A
+        message that is only a file is never an answer: the waiting question is asked
+        again. A reply that came late (``stale``) still has its files measured."""
+        data, iid = item.payload, item.interview_id
+        if before is None and not self.engine.exists(iid):
+            return Plan()
+        text = str(data.get("text") or "")
+        files = [f for f in data.get("files") or [] if isinstance(f, dict)]
+        said: list[Turn]
+        if before is None:  # a memo (or a cancellation): nothing a file could settle
+            said, added = [Reply(text=PAST_QUESTIONS)], False
+        else:
+            by, retry = self.names(where.user), item.started_key is not None
+            said, added = self.files.share(self.engine, iid, files, by=by, retry=retry)
+        lines = [t for t in said if not isinstance(t, Question)]
+        now = self.engine.pending(iid) if added else before
+        same = before is not None and now is not None and now.id == before.id
+        if text and stale is None and (before is None or same):
+            plan = self._reply(iid, where, text, now)
+            plan.items[:0] = planning.of_turns(where, lines).items
+            self._note_answer(iid, where, data)
+            return plan
+        if text and stale is None and before is not None and now is not None:
+            lines.append(Reply(text=TEXT_NOT_READ))  # the file settled what it replied to
+        plan = planning.of_turns(where, [*lines, now] if now is not None else lines)
+        if stale is not None and text:
+            plan.items[:0] = stale.items
+        live = planning.live_question(self.tables.thread(iid))
+        retire, plan.forget_question = planning.retire_settled(where, before, now, live)
+        plan.items.extend(retire)
         return plan
 
     def _amend(self, iid: str, where: Where, ts: str, text: str | None) -> Plan:
@@ -376,22 +431,21 @@ class Steps:
         record = None if pending is not None else self.store.get_interview(iid)
         key = key or planning.shown_key(pending, record)
         thread = self.tables.thread(iid)
-        if key is None or (thread is not None and thread.shown_key == key):
+        if key is None or (thread is not None and planning.same_shown(thread.shown_key, key)):
             return Plan()
         if pending is not None:
             return planning.of_turns(where, [pending])
         if key == CANCELLED:
             return planning.of_turns(where, [Ended(text=CANCELLED_TEXT)])
-        memo = self.store.get_memo(record.memo_id) if record and record.memo_id else None
-        if memo is None:
+        if record is None or not record.memo_id:
             return Plan()
-        return planning.of_memo(where, memo)
+        return planning.of_memo(where, record.memo_id)
 
     def reconcile(self, iid: str, where: Where) -> None:
         """At start-up: queue what this thread should show but was never queued."""
         thread = self.tables.thread(iid)
-        if thread is not None and thread.shown_key == self._shown_key(
-            iid, self.engine.pending(iid)
+        if thread is not None and planning.same_shown(
+            thread.shown_key, self._shown_key(iid, self.engine.pending(iid))
         ):
             self.outbox.deliver_quietly(iid)
             return

@@ -53,7 +53,8 @@ EVAL_ROLES = {
         " | stuck | plateau | plateaued | prompt | prompting | hit | hits | achieve | achieved"
         " | managed | tops out | peak | peaked | accuracy | recall | precision | f1 | correct"
         " | right | fine | good | pass rate | acceptance | rate | result | were fine | are fine"
-        " | fully correct | so far | is at | are at | we're at | we are at"
+        " | fully correct | so far | is at | are at | we're at | we are at | useful | usable"
+        " | passing | pass | passed | judged acceptable | rated acceptable | acceptable answers"
     ),
     "eval_set_size": _keywords(
         r"items? | examples? | questions? | cases? | test cases? | rows? | samples? | prompts?"
@@ -458,11 +459,16 @@ _GAP = (
     r"(?:\s|[:=~]|is|are|of|at|about|around|average|averages|avg|roughly|ca|approx|maybe|"
     r"probably|like|~)*"
 )
-_IN_BEFORE = re.compile(r"(?:input|inputs|in|prompt|prompts|context)\s*(?:tokens?)?" + _GAP + "$")
-_OUT_BEFORE = re.compile(
-    r"(?:output|outputs|out|completion|response|responses|answer)\s*(?:tokens?)?" + _GAP + "$"
+# Whole words only: the "out" of "about 60 tokens in" is not an output.
+_IN_BEFORE = re.compile(
+    r"(?<![\w'])(?:input|inputs|in|prompt|prompts|context)\s*(?:tokens?)?" + _GAP + "$"
 )
-_VOLUME_BEFORE = re.compile(r"(?:volume|calls|requests|traffic|queries)" + _GAP + "$")
+_OUT_BEFORE = re.compile(
+    r"(?<![\w'])(?:output|outputs|out|completion|response|responses|answer)\s*(?:tokens?)?"
+    + _GAP
+    + "$"
+)
+_VOLUME_BEFORE = re.compile(r"(?<![\w'])(?:volume|calls|requests|traffic|queries)" + _GAP + "$")
 _NOT_LIVE = re.compile(r"\bnot (?:live|launched|in production)\b|\bpre-?launch\b")
 _TOKEN_TOPIC = re.compile(r"\btokens?\b")
 
@@ -559,7 +565,8 @@ _NOBODY = re.compile(
 )
 _NOBODY_ALONE = re.compile(r"^(?:no|nope|not yet|nah|n/a)$")
 _OWNER_LEAD = re.compile(
-    r"^(?:(?:yes|yeah|yep|sure|ok|okay|uh|um|well|hmm)[, ]+|(?:probably|maybe|likely|i guess|"
+    r"^(?:(?:yes|yeah|yep|sure|ok|okay|uh|um|well|hmm|not sure|no idea|no clue|unsure|dunno|"
+    r"don't know|not certain)(?: yet)?[, ]+|(?:probably|maybe|likely|i guess|"
     r"possibly|perhaps|prob|probs|presumably|"
     r"i think|that would be|that'?d be|it would be|it'?d be|it'?s|it is|that'?s|the owner is|"
     r"owner is|owned by|would be|will be|if we fine-?tuned\??)[, ]*\s)",
@@ -574,11 +581,31 @@ _OWNER_TAIL = re.compile(
 )
 
 
+# What names an owner even in a reply that opens unsure ("not sure, maybe the data team").
+_SOMEONE = re.compile(
+    r"\b(?:team|squad|group|department|dept|vendor|contractor|agency|platform|ops|engineering|"
+    r"engineers?|scientists?|me|myself|us)\b",
+    re.IGNORECASE,
+)
+
+
+def _names_nobody(said: Said) -> bool:
+    """ "no clue yet, ask me after the reorg": it opens unsure and names no one (no team word,
+    no capitalised name after the first word)."""
+    if not said.reply.clauses[0].unsure:
+        return False
+    rest = said.reply.text[said.reply.clauses[0].end :]
+    capitals = re.findall(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+", said.clean)
+    return not _SOMEONE.search(rest.replace("ask me", "")) and not capitals
+
+
 def read_owner(question: QuestionSpec, said: Said) -> Parsed:
     reply = said.reply
     if _NOBODY.search(said.text) or _NOBODY_ALONE.match(said.text):
         parsed = Parsed(values={"retraining_owner": ""})
         return parsed.doubt(HEDGE, fields=["retraining_owner"]) if reply.any_hedge else parsed
+    if _names_nobody(said):
+        return Parsed(skipped=True, unsure=["retraining_owner"])
     if re.fullmatch(r"(?:yes|yeah|yep|sure|ok|okay|no|nope)", said.text):
         return fail(question, "Who would it be? A name or a team is enough.")
     name = said.clean
@@ -593,7 +620,8 @@ def read_owner(question: QuestionSpec, said: Said) -> Parsed:
     if not re.search(r"[^\W\d_]", name):
         return fail(question, "Who would it be? A name or a team is enough.")
     parsed = Parsed(values={"retraining_owner": name})
-    return parsed.doubt(HEDGE, fields=["retraining_owner"]) if reply.any_hedge else parsed
+    unsure = reply.any_hedge or reply.clauses[0].unsure
+    return parsed.doubt(HEDGE, fields=["retraining_owner"]) if unsure else parsed
 
 
 def read_text(question: QuestionSpec, said: Said) -> Parsed:

@@ -210,7 +210,8 @@ _BARE_NUMBER = re.compile(
     r"(?:(?:i(?:'d| would| will)? (?:probably )?(?:say|go with|pick|choose)"
     r"|say|option|number|#|it's|its|it is|is|that's|thats|probably|maybe|mostly|mainly|"
     r"basically|i guess|i think|about|around|actually|only|just|oh|rather)\s*)*(?P<n>\d{1,2})"
-    r"(?:\s*(?:i guess|i think|probably|maybe|for now|then|too|as well|also|mostly|i'd say))*"
+    r"(?:\s*(?:i guess|i think|probably|maybe|for now|then|too|as well|also|mostly|i'd say|only|"
+    r"at most|tops|or so|ish))*"
     r"(?:\s+(?:for|since|because|as|cause)\b.*)?$"
 )
 

@@ -39,9 +39,10 @@ def _table(text: str) -> Table:
 
 
 # Word classes a phrase may name as <class>, so long alternations are written once;
-# <w> is any one word.
+# <w> is any one word, or a whole aside in brackets: "pulling the fields (budget, timeline,
+# next step) out of" is still pulling fields out.
 CLASSES: dict[str, str] = {
-    "w": r"\S+ ",
+    "w": r"(?:\([^()]{0,160}\) |\S+ )",
     "neg": "doesn't|does not|don't|do not|didn't|did not",
     "cant": "can't|cannot|don't|do not|won't|doesn't|does not",
     "mustnot": "can't|cannot|must not|mustn't|can not",
@@ -65,6 +66,25 @@ CLASSES: dict[str, str] = {
     "outgoing": r"publish\w*|sending|send|release|go(?:es|ing)? (?:out|live)|submission|"
     "payment|production",
     "bad": "wrong|bad|outdated|old|dupes|duplicates",
+    # "adds medications that aren't in the note": what it adds is not in its source,
+    # whatever that source is called (note, leaflet, chart, transcript)
+    "isnt": r"aren't|isn't|wasn't|weren't|are not|is not|was not|were not|not|never|"
+    r"don't appear|doesn't appear|didn't appear|never appear(?:s|ed)?",
+    "putting": "puts?|putting|sorts?|files?|filing|drops?|places?|assigns?|routes?|maps?",
+    "taking": "pull|grab|get|take|lift|read|copy|fish|capture|collect|find|pick|dig|mine|"
+    "harvest|yank",
+    "fieldish": r"fields?|values?|data|details|dates|amounts|totals|numbers|names|addresses|"
+    r"entit(?:y|ies)|info\w*|line items|skus|ids|codes|prices|parties|clauses|attributes",
+    "offer": "policy|price|plan|product|feature|version|rule",
+    "info": r"info\w*|facts|data|knowledge|context",
+    "nobody": "nobody|no one|no-one",
+    "retired": "retired|discontinued|dropped|removed|replaced|deprecated|sunset|sunsetted|"
+    "killed|superseded|changed|updated|stopped selling",
+    "isin": r"(?:actually |even |really )?(?:in|on|from|part of|anywhere in|mentioned in) "
+    r"(?:the|our|their|its|a|any|that|this)",
+    "adding": r"adds?|added|adding|includes?|included|including|inserts?|inserted|mentions?|"
+    r"mentioned|cites?|cited|lists?|listed|puts? in|throws? in|sneaks? in|slips? in|"
+    r"brings? up|quotes?|quoted|references?|referenced|returns?|gives?|suggests?",
 }
 _CLASS = re.compile(r"<(\w+)>")
 
@@ -83,12 +103,16 @@ classification: classif\w* | categori[sz]\w* | categor(?:y|ies) | label(?:s|ing|
     | assign\w* (?:\w+ ){0,2}(?:codes?|labels?|categor\w*|class\w*|tags?) | (?:reason )?codes? to
     | one of <w>{1,3}(?:queues|categories|classes|labels|buckets|tags|codes|groups) | detect\w*
     | queues?
+    | (?:<putting>) <w>{0,4}(?:in|into|to|under) one of
 extraction: extract\w* | pull\w* <w>{0,5}out | pull(?:s|ing)? out | take(?:s)? <w>{0,4}out of
     | pars(?:e|es|ing) | named entit\w* | entit(?:y|ies) | ner | key (?:fields|values|data|facts)
     | fields? (?:from|out of) | fill(?:s|ing)? (?:in )?(?:a |the )?forms?
     | captur\w* (?:the )?fields | scrap(?:e|es|ing) | ocr
     | get (?:the )?(?:fields|values|data) (?:out|from) | structured data from | the fields
     | fills? (?:in )?(?:a |the )?(?:json|template|forms?|fields?|schema)
+    | (?:<taking>)\w* <w>{0,3}(?:<fieldish>) <w>{0,6}(?:from|off|out of)
+    | (?:grab|fish|dig|mine|lift|harvest|yank|pick|spot|find)\w* <w>{0,5}out of
+    | (?:populat|fill)\w* <w>{0,4}(?:<fieldish>|crm|database|spreadsheet|sheet|form) <w>{0,2}from
 transformation: transform\w* | conver(?:t|ts|ting|sion) | reformat\w* | translat\w*
     | normali[sz]\w* | rewrit\w* <w>{0,3}(?:into|as) | map(?:s|ping)? <w>{0,3}to
     | text[ -]to[ -]\w+ | (?:to|into|->) (?:sql|json|csv|xml|yaml|markdown|html|code)
@@ -130,6 +154,9 @@ missing_knowledge: (?:<neg>) know <w>{0,3}(?:<known>)
     | discontinued | knows? nothing about | (?:has|have) no idea (?:about|of) | clueless about
     | unaware of | (?:company|internal|domain|product) knowledge | the facts
     | old (?:prices|plans|policies|info\w*|data)
+    | (?:<facts>|<offer>)s? (?:that )?(?:we|they) (?:<retired>)
+    | (?:<retired>|previous|last year's|old) (?:<facts>|<offer>)
+    | (?:the |our |all the )?(?:<info>) (?:it|the model|the bot) needs? (?:<isnt>) (?:<isin>)
     | forgets? <w>{0,3}(?:details|context|facts|info\w*|plans?|history|policies|rules|names)
 hallucination: hallucinat\w* | halucinat\w* | mak(?:es|ing|e) <w>{0,3}up | made[- ]up | invent\w*
     | fabricat\w* | confidently wrong | lies | lying
@@ -139,6 +166,10 @@ hallucination: hallucinat\w* | halucinat\w* | mak(?:es|ing|e) <w>{0,3}up | made[
     | wrong (?:facts|numbers|figures|count|stats?|prices?)
     | (?:count|number|figures?|stats?|prices?|facts?) wrong | says (?:there's|there is) no
     | not in the (?:source|document|input|contract|transcript|text)
+    | (?:that|which|who) (?:<isnt>) (?:<isin>) <w>{0,2}\w+
+    | (?:<adding>) <w>{0,4}(?:<isnt>) (?:<isin>) <w>{0,2}\w+
+    | (?:things|stuff|details|facts|quotes|names|numbers) (?:<nobody>) (?:said|mentioned|wrote)
+    | (?:that|which) never (?:happened|existed|took place)
     | things that aren't (?:there|true) | not true
 wrong_format: @format\w* | @json | @schema | malformed | broken (?:json|output|format|markup)
     | parse errors? | (?:doesn't|does not|won't) parse | invalid (?:json|output|xml|yaml|format)
@@ -318,6 +349,11 @@ yes: clean(?:ed)? | consistent | reviewed | verified | de-?dup(?:licat)?ed | ded
     | quality[- ]controlled | qc | reliable | trustworthy | accurate | decent | reasonable
     | good quality | double[- ]screened | dual[- ](?:screened|labell?ed|reviewed) | adjudicated
     | disagreements (?:were |are )?resolved | resolved by
+    | (?:double|dual|two|2)[- ](?:annotat\w*|coded|keyed|rated)
+    | (?:annotated|checked|reviewed|coded) twice
+    | four[- ]eyes | qa[- ]?(?:sampled|checked|reviewed|approved) | spot[- ]checked
+    | (?:high|strong|good) (?:inter-?annotator |inter-?rater )?agreement
+    | kappa (?:of |is |=|around |~|at )?0?[.,][7-9]\d*
 no: messy | noisy | dirty | inconsistent | (?:low|poor|bad|mixed|varying)[- ]quality | unreviewed
     | duplicates | dupes | mixed | rough | needs? (?:cleaning|work|cleanup|review) | contradictory
     | not great | raw | all over the place
@@ -325,6 +361,8 @@ no: messy | noisy | dirty | inconsistent | (?:low|poor|bad|mixed|varying)[- ]qua
     | doubt (?:that )?they (?:all )?agree | (?:don't|do not) agree
     | different (?:people|rubrics|styles|annotators|labell?ers) | (?:their|his|her) own way
     | styles? vary | vary a lot | predates | outdated | wrong
+    | (?:low|poor|weak) (?:inter-?annotator |inter-?rater )?agreement
+    | kappa (?:of |is |=|around |~|at )?0?[.,][0-5]\d*
 """)
 
 CLEARED = _table(r"""
