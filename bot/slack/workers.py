@@ -158,7 +158,8 @@ class Supervisor:
                 log.error("advisor: worker %d did not stop in time; killed", worker.slot + 1)
                 worker.proc.kill()
                 code = worker.proc.wait()
-            # -SIGTERM: stopped before it had set up its handler, so before it took any work
+            # -SIGTERM: stopped while still starting, before it served; whatever it had taken
+            # up by then is taken over at the next start (its pid is gone)
             clean = clean and code in (0, -signal.SIGTERM)
         return clean
 
