@@ -536,3 +536,30 @@ def test_an_unsure_owner_reply_that_names_a_team_keeps_the_team_hedged() -> None
         CONFIRM,
         {"retraining_owner": "the platform team"},
     )
+
+
+@pytest.mark.parametrize(
+    ("qid", "text", "values"),
+    [
+        # "mln" (Polish, Italian, Dutch) and a decimal comma, per day
+        ("usage", "2,5 mln requests a day, 300 in, 10 out", {"monthly_volume": 75_000_000}),
+        ("task", "gen. product blurbs", {"task_type": "generation"}),
+        ("eval", "40 configs with known-good output, 60% pass, want 90", {"eval_set_size": 40}),
+    ],
+)
+def test_more_shapes_of_a_number_or_a_name(qid: str, text: str, values: dict[str, Any]) -> None:
+    how, got = read(qid, text)
+    assert how in (FIRM, CONFIRM) and values.items() <= got.items(), got
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no idea how many, the old team kept them somewhere",
+        "people fix them all the time, but I couldn't tell you how many or how clean they are",
+    ],
+)
+def test_not_knowing_how_many_is_not_zero_and_not_clean(text: str) -> None:
+    parsed = parse_answer(spec("examples"), text)
+    assert "labeled_examples" not in parsed.values
+    assert "labels_clean" not in parsed.values

@@ -61,6 +61,9 @@ EVAL_ROLES = {
         r" | records? | tickets? | emails? | documents? | docs | entries | pairs | tests?"
         r" | eval set | test set | evals? | set of | -item | labell?ed | held-out | conversations?"
         r" | sessions? | letters? | invoices? | strings? | windows? | transcripts? | graded"
+        r" | pipelines? | files? | jobs? | configs? | scripts? | utts | utterances? | notes?"
+        r" | cvs | resumes? | contracts? | narratives? | reviews? | orders? | calls? | chats?"
+        r" | replies | images? | pages? | reports? | forms? | claims? | queries | snippets?"
     ),
 }
 _NO_EVAL = re.compile(
@@ -346,6 +349,9 @@ def read_examples(question: QuestionSpec, said: Said) -> Parsed:
             values["labeled_examples"] = 0
             reading.doubts.append(NEGATION)
         near = reply.clause_at(chosen.start).sentence
+    elif reply.clauses[0].unsure and re.match(r"\S+ (?:idea|clue)|\S+ (?:sure|know)", text):
+        unsure.append("labeled_examples")  # "no idea how many": not knowing is not zero
+        near = -1
     elif _ZERO_EXAMPLES.search(said.text):
         values["labeled_examples"] = 0
         near = -1

@@ -129,7 +129,8 @@ def _plural(m: re.Match[str]) -> str:
 
 _SCALE = {
     "k": 1e3, "thousand": 1e3, "grand": 1e3, "m": 1e6, "mm": 1e6, "mn": 1e6, "mil": 1e6,
-    "mio": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9, "hundred": 1e2,
+    "mio": 1e6, "mln": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9,
+    "mrd": 1e9, "mld": 1e9, "hundred": 1e2,
     "lakh": 1e5, "lakhs": 1e5, "lac": 1e5, "lacs": 1e5, "crore": 1e7, "crores": 1e7,
 }  # fmt: skip
 _DIGITS = (
@@ -143,7 +144,7 @@ _NUMBER = re.compile(
     r"\baround\s|\broughly\s|\bnearly\s|\balmost\s|\bsome\s|\blike\s)\s*)?"
     rf"(?P<vague>{VAGUE_MARK})?"
     r"(?P<cur>[$€£]\s?)?(?<![\w.,/])" + _DIGITS + r"(?![0-9])"
-    r"(?:\s?(?P<suf>k|m|mm|mn|mil|mio|b|bn|thousand|grand|million|billion|hundred|lakhs?|"
+    r"(?:\s?(?P<suf>k|m|mm|mn|mil|mio|mln|mrd|mld|b|bn|thousand|grand|million|billion|hundred|lakhs?|"
     r"lacs?|crores?)(?![a-z]))?"
     r"(?:\s?(?P<suf2>thousand|million)(?![a-z]))?"
     r"(?P<ish>-?ish(?![a-z])|\+)?"

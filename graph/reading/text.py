@@ -208,6 +208,9 @@ DONT_KNOW = re.compile(
         " | hard to say | can't tell | cannot tell | not that i know | no one knows"
         " | haven't a clue | not a clue | haven't the faintest | no notion"
         " | nobody knows | not clear | tbd | to be decided | to be determined"
+        " | couldn't tell | could not tell | couldn't say | could not say | wouldn't know"
+        " | would not know | no way of knowing | don't remember | do not remember"
+        " | can't remember | cannot remember | i must ask | i'd need to ask"
     )
 )
 CORRECTIONS = re.compile(
@@ -259,6 +262,9 @@ class Clause:
     question_mark: bool = False  # the clause ends with "?"
     negated: bool = False  # opens inside a negation carried from the previous clause
     retracts: bool = False  # only says "no" about the clause before it ("1? no.")
+    # "I couldn't tell you how many or how clean they are": the second "how" is not known
+    # either
+    unsure_carried: bool = False
 
     @cached_property
     def hedged(self) -> bool:
@@ -272,7 +278,7 @@ class Clause:
 
     @cached_property
     def unsure(self) -> bool:
-        return bool(DONT_KNOW.search(self.text))
+        return self.unsure_carried or bool(DONT_KNOW.search(self.text))
 
     @cached_property
     def superseded(self) -> bool:
@@ -480,6 +486,13 @@ def _add(
 def _scope(clauses: list[Clause]) -> None:
     """Carry a negation through the list it opens; mark clauses that only retract."""
     for i, clause in enumerate(clauses):
+        if (
+            i
+            and clause.joiner in ("or", "and", "nor")
+            and clause.words[:1] in (["how"], ["whether"], ["if"], ["what"], ["which"])
+            and clauses[i - 1].unsure
+        ):
+            clause.unsure_carried = True
         bare = " ".join(w for w in clause.words if w not in FILLERS)
         if (
             i

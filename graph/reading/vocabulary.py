@@ -121,7 +121,7 @@ generation: generat\w* | writ(?:e|es|ing) | draft\w* | compos(?:e|es|ing) | copy
     | content | creat(?:e|es|ing) <w>{0,2}(?:posts|copy|descriptions|emails|content|text)
     | descriptions | completions? | autocomplet\w*
     | suggest\w* <w>{0,2}(?:phrases|text|words|replies) | next[- ](?:word|phrase)s? | blog posts?
-    | marketing (?:copy|emails?) | from scratch
+    | marketing (?:copy|emails?) | from scratch | =gen
 summarization: summar\w* | summaris\w* | tl;?dr | digest\w* | condens\w* | recap\w* | minutes
     | meeting notes | key points | action items | gist | synops\w* | boil\w* <w>?down | shorten\w*
     | overviews?
