@@ -545,6 +545,13 @@ def test_an_unsure_owner_reply_that_names_a_team_keeps_the_team_hedged() -> None
         ("usage", "2,5 mln requests a day, 300 in, 10 out", {"monthly_volume": 75_000_000}),
         ("task", "gen. product blurbs", {"task_type": "generation"}),
         ("usage", "ca. 12'000 calls a month, 1'200 in, 40 out", {"monthly_volume": 12_000}),
+        # a rate per shift (weekend, batch) times the shifts in a day (week, month)
+        (
+            "usage",
+            "40 tickets per shift, 2 shifts a day, 800 in, 30 out",
+            {"monthly_volume": 2_400},
+        ),
+        ("examples", "9k labelled cases, QA'd every quarter", {"labels_clean": True}),
         ("task", "it pulls the line items into our ERP booking form", {"task_type": "extraction"}),
         (
             "task",

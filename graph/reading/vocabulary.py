@@ -355,7 +355,7 @@ yes: clean(?:ed)? | consistent | reviewed | verified | de-?dup(?:licat)?ed | ded
     | disagreements (?:were |are )?resolved | resolved by
     | (?:double|dual|two|2)[- ](?:annotat\w*|coded|keyed|rated)
     | (?:annotated|checked|reviewed|coded) twice
-    | four[- ]eyes | qa[- ]?(?:sampled|checked|reviewed|approved) | spot[- ]checked
+    | four[- ]eyes | qa[- ]?(?:sampled|checked|reviewed|approved|'d|ed) | spot[- ]checked
     | (?:high|strong|good) (?:inter-?annotator |inter-?rater )?agreement
     | kappa (?:of |is |=|around |~|at )?0?[.,][7-9]\d*
 no: messy | noisy | dirty | inconsistent | (?:low|poor|bad|mixed|varying)[- ]quality | unreviewed
