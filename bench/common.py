@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import datetime
 import json
 import os
@@ -23,6 +24,7 @@ import queue
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -167,10 +169,32 @@ def rss_kib(pid: int) -> dict[str, int]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (/proc/<pid>/stat)."""
+    """User + system CPU time a process and its children (``--workers``) have used so far
+    (/proc/<pid>/stat): the live ones and those already reaped."""
     with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
         fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    total = ticks / os.sysconf("SC_CLK_TCK")
+    for child in children(pid):
+        with contextlib.suppress(FileNotFoundError):  # exited since it was listed
+            total += cpu_seconds(child)
+    return total
+
+
+def children(pid: int) -> list[int]:
+    """The pids of a process's live children (a supervisor's workers)."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", encoding="utf-8") as handle:
+                found += [int(c) for c in handle.read().split()]
+        except FileNotFoundError:
+            continue
+    return found
 
 
 # --- the local Web API, recording when each post arrives ------------------------------
@@ -319,16 +343,22 @@ def server_env(api_url: str, db: Path) -> dict[str, str]:
     return env
 
 
-def advisor_serve(api_url: str, db: Path, log: Path) -> Server:
-    """``advisor serve`` in HTTP mode on a free loopback port."""
+def advisor_serve(api_url: str, db: Path, log: Path, workers: int | None = None) -> Server:
+    """``advisor serve`` in HTTP mode on a free loopback port (``--workers`` if given)."""
     advisor = str(Path(PYTHON).parent / "advisor")
     argv = [advisor, "serve", "--host", "127.0.0.1", "--port", "0"]
+    if workers is not None:
+        argv += ["--workers", str(workers)]
     return Server("advisor serve", argv, server_env(api_url, db), log)
 
 
-def bare_app(api_url: str, db: Path, log: Path, mode: str) -> Server:
-    """The bare Bolt app (``mode`` ack or turn) behind the same waitress set-up."""
+def bare_app(api_url: str, db: Path, log: Path, mode: str, workers: int = 1) -> Server:
+    """The bare Bolt app (``mode`` ack or turn) behind the same waitress set-up; with
+    ``workers`` > 1, that many processes on one port, run as ``advisor serve --workers``
+    runs its own (the same supervisor)."""
     argv = [PYTHON, str(Path(__file__).resolve()), "bare", "--mode", mode]
+    if workers > 1:
+        argv += ["--workers", str(workers)]
     return Server(f"bare Bolt app ({mode})", argv, server_env(api_url, db), log)
 
 
@@ -375,7 +405,25 @@ def graph_config(thread_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id}, "recursion_limit": 100_000}
 
 
-def _bare_main(mode: str) -> None:
+def _bare_supervise(mode: str, workers: int) -> None:
+    """N bare apps on one port: bot/slack/workers.py's supervisor, socket and all."""
+    from bot.slack.workers import Supervisor, bind
+
+    sock = bind("127.0.0.1", 0)
+    argv = [PYTHON, str(Path(__file__).resolve()), "bare", "--mode", mode]
+    argv += ["--socket-fd", str(sock.fileno())]
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    port = sock.getsockname()[1]
+
+    def announce() -> None:
+        print(f"bare: listening on http://127.0.0.1:{port}/slack/events", flush=True)
+
+    supervisor = Supervisor(argv, workers, pass_fds=(sock.fileno(),), echo=print)
+    sys.exit(supervisor.run(stop, announce))
+
+
+def _bare_main(mode: str, socket_fd: int | None = None) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from langgraph.types import Command
@@ -425,11 +473,21 @@ def _bare_main(mode: str) -> None:
         ask(channel, thread_ts, out)
 
     handler = SlackRequestHandler(app, path=EVENTS_PATH)
-    server: Any = create_server(
-        handler, host="127.0.0.1", port=0, threads=HTTP_THREADS, ident="bare"
-    )
-    print(f"bare: listening on http://127.0.0.1:{server.effective_port}{EVENTS_PATH}", flush=True)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    if socket_fd is None:
+        server: Any = create_server(
+            handler, host="127.0.0.1", port=0, threads=HTTP_THREADS, ident="bare"
+        )
+        print(f"bare: listening on http://127.0.0.1:{server.effective_port}{EVENTS_PATH}")
+    else:  # one of several workers on the supervisor's socket
+        from bot.slack.workers import worker_ready
+
+        if graph is not None:
+            graph.checkpointer.setup()  # its tables, before a second worker races to create them
+        sock = socket.socket(fileno=socket_fd)
+        server = create_server(handler, sockets=[sock], threads=HTTP_THREADS, ident="bare")
+        worker_ready("bare")
+    sys.stdout.flush()
     server.run()
 
 
@@ -437,8 +495,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="The bare Bolt app the benchmarks compare with.")
     parser.add_argument("what", choices=["bare"])
     parser.add_argument("--mode", choices=["ack", "turn"], default="ack")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--socket-fd", type=int, default=None)  # a supervisor's worker
     args = parser.parse_args()
-    _bare_main(args.mode)
+    if args.workers > 1:
+        _bare_supervise(args.mode, args.workers)
+    _bare_main(args.mode, args.socket_fd)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,12 @@ When the target is missed (or with ``--profile``), the advisor runs in-process o
 under cProfile (the work threads profiled per job) and the functions the step's time goes
 to are printed. Writes bench/results/turn.json. Exits 1 when the target is missed.
 
-    .venv/bin/python bench/turn.py [--interviews 50] [--profile]
+With ``--workers N`` the server is ``advisor serve --workers N`` and the floor N bare
+processes on one port (bot/slack/workers.py's supervisor); CPU counts every process, and
+throughput is replies answered per second of the parallel steps. The load average at the
+start and end is printed: other work on the machine skews every number.
+
+    .venv/bin/python bench/turn.py [--interviews 50] [--profile] [--workers N]
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from common import (
     advisor_serve,
     bare_app,
     bare_graph,
+    children,
     cpu_seconds,
     graph_config,
     latency,
@@ -138,14 +144,23 @@ def run_slack(
     threads = Threads(fake, server.url, label, n)
     threads.start()
     time.sleep(0.5)  # let the start-up work finish before counting CPU
-    cpu = cpu_seconds(server.pid)
+    cpu = cpu_seconds(server.pid)  # the server's and its workers' (bench/common.py)
+    workers = {pid: cpu_seconds(pid) for pid in children(server.pid)}
+    own = time.process_time()  # the load generator and the Web API fake share the cores
     parallel: list[dict[str, Any]] = []
+    stepping = 0.0  # wall time of the parallel steps: replies / stepping = throughput
     for _ in range(steps):
         if not threads.pending:
             break
+        began = time.monotonic()
         parallel += threads.step(answer, parallel=True)
+        stepping += time.monotonic() - began
     time.sleep(0.5)  # work after the last question (the memo upload) belongs to the steps
     cpu_ms = (cpu_seconds(server.pid) - cpu) * 1000 / max(len(parallel), 1)
+    own_ms = (time.process_time() - own) * 1000 / max(len(parallel), 1)
+    # How evenly the shared port spread the work: each worker's share of the workers' CPU.
+    spent = {pid: cpu_seconds(pid) - before for pid, before in workers.items()}
+    split = [round(t / (sum(spent.values()) or 1), 2) for t in spent.values()]
     alone = Threads(fake, server.url, label + "S", 3)
     alone.start()
     sequential: list[dict[str, Any]] = []
@@ -153,7 +168,14 @@ def run_slack(
         if not alone.pending:
             break
         sequential += alone.step(answer, parallel=False)
-    return {"parallel": parallel, "sequential": sequential, "cpu_ms_per_reply": round(cpu_ms, 2)}
+    return {
+        "parallel": parallel,
+        "sequential": sequential,
+        "cpu_ms_per_reply": round(cpu_ms, 2),
+        "replies_per_s": round(len(parallel) / stepping, 1) if stepping else float("nan"),
+        "worker_cpu_split": split,
+        "bench_cpu_ms_per_reply": round(own_ms, 2),
+    }
 
 
 def question_seconds(samples: list[dict[str, Any]]) -> list[float]:
@@ -448,17 +470,28 @@ def main() -> int:
     parser.add_argument("--interviews", type=int, default=50)
     parser.add_argument("--profile", action="store_true", help="profile even if the target is met")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="run advisor serve --workers N, against N bare processes on one port (the "
+        "in-process profile then runs only with --profile); default: one process each",
+    )
     args = parser.parse_args()
+    workers = args.workers
 
     info = machine()
     tmp = temp_dir("turn")
     engine, steps = engine_steps(tmp / "engine.db", 10)
     floor_graph = graph_steps(tmp / "graph.db", 10, steps)
     with BenchSlack() as fake:
-        with advisor_serve(fake.url, tmp / "advisor.db", tmp / "advisor.log") as server:
+        db, log = tmp / "advisor.db", tmp / "advisor.log"
+        with advisor_serve(fake.url, db, log, workers) as server:
             advisor = run_slack(fake, server, "adv", args.interviews, steps + 5, _scripted)
-        with bare_app(fake.url, tmp / "bare.db", tmp / "bare.log", "turn") as server:
+        db, log = tmp / "bare.db", tmp / "bare.log"
+        with bare_app(fake.url, db, log, "turn", workers or 1) as server:
             bare = run_slack(fake, server, "bare", args.interviews, steps, lambda q: "ok")
+        load_after = round(os.getloadavg()[0], 2)
 
         adv_par = latency(question_seconds(advisor["parallel"]))
         bare_par = latency(question_seconds(bare["parallel"]))
@@ -468,7 +501,7 @@ def main() -> int:
         memos = sum(1 for s in advisor["parallel"] if s["next"] == "memo")
         met = adv_par["p50_ms"] < TARGET_P50_MS and timeouts == 0 and memos == args.interviews
         profile = None
-        if not met or args.profile:
+        if args.profile or (not met and workers is None):
             profile = profile_advisor(fake, tmp / "profile.db", args.interviews, steps + 5)
 
     ack = latency([s["ack_s"] for s in advisor["parallel"]])
@@ -477,36 +510,48 @@ def main() -> int:
         f"turn: {args.interviews} interviews, one signed reply per thread per step "
         f"({steps} steps to the memo): reply sent -> next question at the Web API"
     )
-    print(machine_line(info) + "\n")
+    print(
+        machine_line(info)
+        + f"; {load_after} after (other work on the machine skews every number here)"
+    )
+    count = workers or 1
+    print(
+        f"workers: {count} process{'es' if count > 1 else ''} for advisor serve"
+        f"{f' (--workers {workers})' if workers else ''} and {count} for the floor\n"
+    )
     n = args.interviews
+    adv_cpu, bare_cpu = advisor["cpu_ms_per_reply"], bare["cpu_ms_per_reply"]
+    adv_rate, bare_rate = advisor["replies_per_s"], bare["replies_per_s"]
     rows = [
-        ["advisor serve", f"{n} at once", *_cols(adv_par), advisor["cpu_ms_per_reply"]],
-        [
-            "bare Bolt + bare graph (floor)",
-            f"{n} at once",
-            *_cols(bare_par),
-            bare["cpu_ms_per_reply"],
-        ],
+        ["advisor serve", f"{n} at once", *_cols(adv_par), adv_rate, adv_cpu],
+        ["bare Bolt + bare graph (floor)", f"{n} at once", *_cols(bare_par), bare_rate, bare_cpu],
         [
             "ratio",
             "",
             *_ratio(adv_par, bare_par),
-            _div(advisor["cpu_ms_per_reply"], bare["cpu_ms_per_reply"]),
+            _div(adv_rate, bare_rate),
+            _div(adv_cpu, bare_cpu),
         ],
-        ["advisor serve", "one at a time", *_cols(adv_seq), ""],
-        ["bare Bolt + bare graph (floor)", "one at a time", *_cols(bare_seq), ""],
-        ["ratio", "", *_ratio(adv_seq, bare_seq), ""],
-        ["Interviews.reply (in-process)", "one at a time", *_cols(eng), ""],
-        ["bare graph invoke (floor)", "one at a time", *_cols(grf), ""],
-        ["ratio", "", *_ratio(eng, grf), ""],
-        ["advisor: event ack (HTTP 200)", f"{n} at once", *_cols(ack), ""],
+        ["advisor serve", "one at a time", *_cols(adv_seq), "", ""],
+        ["bare Bolt + bare graph (floor)", "one at a time", *_cols(bare_seq), "", ""],
+        ["ratio", "", *_ratio(adv_seq, bare_seq), "", ""],
+        ["Interviews.reply (in-process)", "one at a time", *_cols(eng), "", ""],
+        ["bare graph invoke (floor)", "one at a time", *_cols(grf), "", ""],
+        ["ratio", "", *_ratio(eng, grf), "", ""],
+        ["advisor: event ack (HTTP 200)", f"{n} at once", *_cols(ack), "", ""],
     ]
+    headers = ["what", "load", "n", "p50 ms", "p90 ms", "p99 ms", "max ms", "replies/s"]
+    print(table([*headers, "server CPU ms/reply"], rows))
     print(
-        table(
-            ["what", "load", "n", "p50 ms", "p90 ms", "p99 ms", "max ms", "server CPU ms/reply"],
-            rows,
-        )
+        f"\nthis process (load generator + Web API fake), CPU per reply at {n} at once: "
+        f"{advisor['bench_cpu_ms_per_reply']} ms against advisor, "
+        f"{bare['bench_cpu_ms_per_reply']} ms against the floor"
     )
+    if workers:
+        print(
+            f"share of the CPU per worker, {n} at once: advisor {advisor['worker_cpu_split']}, "
+            f"floor {bare['worker_cpu_split']}"
+        )
     print(
         f"\ntarget: p50 under {TARGET_P50_MS:.0f} ms with {n} at once: "
         f"{'met' if met else 'MISSED'} ({adv_par['p50_ms']:.1f} ms; "
@@ -517,6 +562,8 @@ def main() -> int:
         _print_profile(profile, n, advisor["cpu_ms_per_reply"])
     result = {
         "machine": info,
+        "load_avg_1m_after": load_after,
+        "workers": count,
         "interviews": n,
         "steps": steps,
         "advisor": {
@@ -524,11 +571,17 @@ def main() -> int:
             "sequential": adv_seq,
             "event_ack": ack,
             "cpu_ms_per_reply": advisor["cpu_ms_per_reply"],
+            "replies_per_s": adv_rate,
+            "worker_cpu_split": advisor["worker_cpu_split"],
+            "bench_cpu_ms_per_reply": advisor["bench_cpu_ms_per_reply"],
         },
         "floor": {
             "parallel": bare_par,
             "sequential": bare_seq,
             "cpu_ms_per_reply": bare["cpu_ms_per_reply"],
+            "replies_per_s": bare_rate,
+            "worker_cpu_split": bare["worker_cpu_split"],
+            "bench_cpu_ms_per_reply": bare["bench_cpu_ms_per_reply"],
         },
         "ratio_p50_parallel": _div(adv_par["p50_ms"], bare_par["p50_ms"]),
         "ratio_p50_sequential": _div(adv_seq["p50_ms"], bare_seq["p50_ms"]),
@@ -541,7 +594,7 @@ def main() -> int:
         "met": met,
         "profile": profile,
     }
-    path = write_result("turn", result, args.out)
+    path = write_result("turn" if workers is None else f"turn-workers{workers}", result, args.out)
     print(f"\nwrote {path}")
     return 0 if met else 1
 

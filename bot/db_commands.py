@@ -7,6 +7,7 @@ now and say so.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -22,7 +23,7 @@ from bot.errors import database_message, postgres_message
 from bot.invocation import advisor_command
 from graph.retention import EVENTS_KEEP, DbStats, compact, prune, stats
 from graph.retention import vacuum as vacuum_db
-from knowledge.db import db_path
+from knowledge.db import connect_readonly, db_path
 
 if TYPE_CHECKING:
     from graph.pg_stats import PgStats
@@ -149,11 +150,46 @@ def stats_command(as_json: bool) -> None:
         return
     with _database():
         found = stats()
+        work = slack_backlog()
     if as_json:
-        click.echo(found.model_dump_json(indent=2))
+        click.echo(json.dumps({**found.model_dump(mode="json"), "slack": work}, indent=2))
         return
     for line in stats_lines(found):
         click.echo(line)
+    if work is not None:
+        oldest = f" (oldest kept {work['oldest_waiting']})" if work["oldest_waiting"] else ""
+        click.echo(
+            f"Slack work                 {work['inbox_waiting']:,} inbox item(s) waiting{oldest}; "
+            f"{work['outbox_unsent']:,} message(s) unsent, {work['outbox_gave_up']:,} given up"
+        )
+
+
+def slack_backlog() -> dict[str, Any] | None:
+    """The Slack app's unfinished work, for watching a running ``advisor serve``: replies
+    and clicks kept but not handled yet, messages not yet sent, messages given up on
+    (kept 30 days). None when Slack never used this database file."""
+    if os.environ.get("ADVISOR_DATABASE_URL"):
+        return None  # the app's tables are in the SQLite file only, for now
+    conn = connect_readonly()
+    try:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if not {"inbox", "outbox"} <= names:
+            return None
+        waiting, oldest = conn.execute(
+            "SELECT COUNT(*), MIN(received_at) FROM inbox WHERE done_at IS NULL"
+        ).fetchone()
+        unsent, gave_up = conn.execute(
+            "SELECT COUNT(*) FILTER (WHERE delivered_at IS NULL AND gave_up_at IS NULL), "
+            "COUNT(*) FILTER (WHERE gave_up_at IS NOT NULL) FROM outbox"
+        ).fetchone()
+    finally:
+        conn.close()
+    return {
+        "inbox_waiting": waiting,
+        "oldest_waiting": oldest,
+        "outbox_unsent": unsent,
+        "outbox_gave_up": gave_up,
+    }
 
 
 def _pg_stats(url: str, as_json: bool) -> None:

@@ -325,7 +325,18 @@ class Interviews(Steps):
     def _now(self, interview_id: str) -> _Now:
         """One read of the checkpoint: what waits for an answer and how long the outbox is.
         Reading it once per reply matters: each read costs about half a millisecond."""
-        snapshot = self.graph.get_state(self._config(interview_id))
+        config = self._config(interview_id)
+        snapshot = self.graph.get_state(config)
+        if snapshot.next and not snapshot.interrupts and not any(t.error for t in snapshot.tasks):
+            # LangGraph saves a step's checkpoint, then its interrupt (the question) in a second
+            # transaction: a process killed between the two left a step with no question.
+            # Running the waiting node again asks it again (nodes re-run on every resume).
+            log.warning("interview %s: its question was never saved; asking it again", interview_id)
+            try:
+                self.graph.invoke(None, config, durability="exit", version="v2")
+            except Exception:
+                log.exception("interview %s: could not ask its question again", interview_id)
+            snapshot = self.graph.get_state(config)
         waiting = next((i.value for i in snapshot.interrupts if isinstance(i.value, dict)), None)
         return _Now(waiting, len(snapshot.values.get("outbox", [])), snapshot.values.get("seq"))
 

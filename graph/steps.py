@@ -43,6 +43,7 @@ from graph.followups import FollowUps, reply, why_decided
 from graph.measured import held_note, known_hint, measured_fields
 from graph.memo import FIELD_LABELS, value_text
 from graph.profile import FIELDS, Profile, Provenance, conflicts, merge, merge_each, same_value
+from graph.reading.commands import pick_reading
 from graph.reading.result import CLASH, FREE_TEXT, NEGATION
 from graph.turns import Ended, Question
 from knowledge.search import Hit
@@ -257,10 +258,14 @@ class Steps:
             done = self._settle(spec, state, profile, parsed, {}, text, by, at, attempt, True)
             return {**base, **done}
         command = parse_command(text)
+        if command is not None and command.kind == "ask" and command.rest:  # "what's X? so no"
+            done = self._answer(spec, state, {**payload, "text": command.rest})
+            asked = self.followups.answer(command.text, spec, interview_id=state["interview_id"])
+            return {**done, "outbox": [asked, *done.get("outbox", [])]}
         if command is not None:
             return {**base, **self._command(command, spec, state, profile, by, at)}
         readings = (pending or {}).get("readings") or {}
-        picked = _pick_reading(text, readings)
+        picked = pick_reading(text, readings)
         extracted: dict[str, Any] = {}
         if picked:  # "the first" / "the second": one of the two readings we offered
             kept = dict((pending or {}).get("values") or {})
@@ -706,22 +711,6 @@ def clash_text(clash: dict[str, tuple[Any, Any]]) -> str:
         for name, (a, b) in clash.items()
     ]
     return "I read your answer two ways (" + "; ".join(parts) + "). Which did you mean?"
-
-
-_FIRST = re.compile(r"(?:the )?(?:first|former|1st)(?: one| reading)?")
-_SECOND = re.compile(r"(?:the )?(?:second|latter|2nd)(?: one| reading)?")
-
-
-def _pick_reading(text: str, readings: dict[str, list[Any]]) -> dict[str, Any] | None:
-    """After a clash, 'the first' picks the offline reading and 'the second' the LLM's."""
-    if not readings:
-        return None
-    said = re.sub(r"[^a-z0-9 ]+", " ", text.lower())
-    said = " ".join(w for w in said.split() if w not in ("i", "meant", "mean", "please"))
-    for pattern, index in ((_FIRST, 0), (_SECOND, 1)):
-        if pattern.fullmatch(said):
-            return {name: pair[index] for name, pair in readings.items()}
-    return None
 
 
 def _unknown(

@@ -1058,10 +1058,15 @@ ROOT = Path(__file__).resolve().parent.parent
 class Serve:
     """``advisor serve`` in its own process (HTTP, waitress), against ``fake``, on the
     ADVISOR_DB of the test. ``fault``: ADVISOR_FAULT for this run (see bot/slack/faults.py);
-    ``env``: more environment (say, for Claude)."""
+    ``env``: more environment (say, for Claude); ``args``: more options (``--workers 2``)."""
 
     def __init__(
-        self, fake: FakeSlack, *, fault: str | None = None, env: dict[str, str] | None = None
+        self,
+        fake: FakeSlack,
+        *,
+        fault: str | None = None,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
     ) -> None:
         base = {
             **os.environ,
@@ -1077,7 +1082,7 @@ class Serve:
             base["ADVISOR_FAULT"] = fault
         env = {**base, **(env or {})}
         found = self._launch(
-            env, ["--host", "127.0.0.1"], r"listening on (http://\S+/slack/events)"
+            env, ["--host", "127.0.0.1", *(args or [])], r"listening on (http://\S+/slack/events)"
         )
         self.send = SlackSender(found.group(1), fake, secret=env["SLACK_SIGNING_SECRET"])
 

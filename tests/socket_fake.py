@@ -575,7 +575,8 @@ PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 class SocketServe(Serve):
     """``advisor serve`` in its own process with SLACK_APP_TOKEN set, against ``fake``
     (whose apps.connections.open hands out ``server``'s URLs), on the test's ADVISOR_DB.
-    Ready once it says it is connected; ``send`` delivers envelopes on the socket."""
+    Ready once it says it is connected; ``send`` delivers envelopes on the socket.
+    ``args``: more options (``--workers 2``)."""
 
     send: SocketSender
 
@@ -586,6 +587,7 @@ class SocketServe(Serve):
         *,
         app_token: str = APP_TOKEN,
         signing_secret: bool = False,
+        args: list[str] | None = None,
     ) -> None:
         env = {
             **os.environ,
@@ -599,7 +601,7 @@ class SocketServe(Serve):
             env.pop("SLACK_SIGNING_SECRET", None)
         for name in PROXY_VARIABLES:  # slack_sdk tunnels even 127.0.0.1 through a proxy
             env.pop(name, None)
-        self._launch(env, [], r"connected to .* over Socket Mode")
+        self._launch(env, args or [], r"connected to .* over Socket Mode")
         self.send = SocketSender(server, fake)
 
     def log(self) -> str:

@@ -191,3 +191,19 @@ def test_a_question_half_settled_by_a_file_asks_only_for_the_rest(tmp_path: Path
     assert profile is not None and profile.target_score == 0.95
     assert (profile.eval_set_size, profile.baseline_score) == (400, 0.82)
     assert _question(turns).id != "eval"
+
+
+def test_a_question_back_with_the_answer_after_it_gets_both() -> None:
+    service = Interviews()
+    turns = service.start("e:7", use_case="Route support tickets to 12 queues", by="dana")
+    for _ in range(12):
+        q = _question(turns)
+        if q.id == "eval" and not q.confirm:
+            break
+        turns = service.reply("e:7", ROUTER[q.id] if not q.confirm else "yes", by="dana")
+    turns = service.reply("e:7", "whats an eval set? so no", by="dana")
+    said = _said(turns)
+    assert "eval" in said.lower()  # the question is answered ...
+    profile = service.profile("e:7")
+    assert profile is not None and profile.eval_set_size == 0  # ... and the "no" kept
+    assert _question(turns).id != "eval"

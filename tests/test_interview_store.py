@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -305,6 +304,6 @@ def test_the_postgresql_store_runs_none_of_the_sqlite_code() -> None:
     public = {n for n, v in vars(Store).items() if callable(v) and not n.startswith("_")}
     assert public - set(vars(PgStore)) == set()  # every method its own
     store = PgStore(pool=None, owns_pool=False)  # type: ignore[arg-type]  # no query runs
-    with pytest.raises(NotImplementedError, match="Slack tables .* SQLite-only"), store.write():
+    with pytest.raises(NotImplementedError, match=r"Slack tables .* SQLite-only"), store.write():
         pass
     assert "ADVISOR_DATABASE_URL" in SLACK_ONLY

@@ -544,6 +544,26 @@ def test_an_unsure_owner_reply_that_names_a_team_keeps_the_team_hedged() -> None
         # "mln" (Polish, Italian, Dutch) and a decimal comma, per day
         ("usage", "2,5 mln requests a day, 300 in, 10 out", {"monthly_volume": 75_000_000}),
         ("task", "gen. product blurbs", {"task_type": "generation"}),
+        ("usage", "ca. 12'000 calls a month, 1'200 in, 40 out", {"monthly_volume": 12_000}),
+        # a rate per shift (weekend, batch) times the shifts in a day (week, month)
+        (
+            "usage",
+            "40 tickets per shift, 2 shifts a day, 800 in, 30 out",
+            {"monthly_volume": 2_400},
+        ),
+        ("examples", "9k labelled cases, QA'd every quarter", {"labels_clean": True}),
+        ("task", "it pulls the line items into our ERP booking form", {"task_type": "extraction"}),
+        (
+            "task",
+            "it assigns the right tariff code to each shipment",
+            {"task_type": "classification"},
+        ),
+        # question answering told as what people do with it
+        (
+            "task",
+            "drivers send questions (can I park at dock 4? where's the manual?) and it answers",
+            {"task_type": "question_answering"},
+        ),
         ("eval", "40 configs with known-good output, 60% pass, want 90", {"eval_set_size": 40}),
     ],
 )
@@ -563,3 +583,9 @@ def test_not_knowing_how_many_is_not_zero_and_not_clean(text: str) -> None:
     parsed = parse_answer(spec("examples"), text)
     assert "labeled_examples" not in parsed.values
     assert "labels_clean" not in parsed.values
+
+
+def test_a_range_is_shown_to_confirm_at_its_lower_end() -> None:
+    parsed = parse_answer(spec("eval"), "300 cases, 60-70% right, need 90")
+    assert parsed.values["baseline_score"] == 0.6 and parsed.confirm
+    assert "baseline_score" in parsed.doubtful

@@ -115,3 +115,41 @@ def test_a_reply_the_earlier_version_had_started_is_answered_after_the_upgrade(
     assert answers[-1].question_id == "task" and answers[-1].text == "1"  # answered
     assert after is not None and after.id != "task"
     assert asked(fake, thread) == ["task", after.id]  # and "task" was not posted again
+
+
+def test_a_reply_whose_first_try_saved_it_and_died_is_taken_not_saved_twice(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    from bot.slack.plan import shown_key
+
+    db = tmp_path / "advisor.db"
+    running = run_app(fake, Interviews(db))
+    try:
+        thread = start(running, fake)
+        iid = interview_id(TEAM, CHANNEL, thread)
+        pending = running.engine.pending(iid)
+        assert pending is not None and pending.id == "task"
+    finally:
+        running.stop()
+    # The first try began (its started_key kept), saved the answer, and died before the
+    # engine applied it: the state a kill -9 inside the engine step leaves.
+    ts = f"{time.time():.6f}"
+    said = {"channel": CHANNEL, "thread_ts": thread, "user": "U0ANA", "text": "1", "ts": ts}
+    Interviews(db).store.record_answer(iid, question_id="task", text="1", by="Ana Lopez")
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO inbox (interview_id, kind, payload, received_at, attempts, order_ts, "
+            "started_key) VALUES (?, 'reply', ?, '2026-12-02T00:00:00.000000+00:00', 1, ?, ?)",
+            [iid, json.dumps(said), ts, shown_key(pending, None)],
+        )
+
+    running = run_app(fake, Interviews(db))  # start-up adopts the reply nobody finished
+    try:
+        running.idle()
+        after = running.engine.pending(iid)
+        answers = running.engine.store.answers(iid)
+    finally:
+        running.stop()
+    assert [a.text for a in answers if a.question_id == "task"] == ["1"]  # kept once
+    assert after is not None and after.id != "task"
+    assert asked(fake, thread) == ["task", after.id]

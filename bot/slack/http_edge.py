@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import socket
 import sys
 import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
@@ -279,11 +280,22 @@ def _read_body(environ: dict[str, Any]) -> bytes | None:
 
 
 def http_server(
-    slack: SlackApp, host: str, port: int, threads: int = HTTP_THREADS, **adjust: Any
+    slack: SlackApp,
+    host: str,
+    port: int,
+    threads: int = HTTP_THREADS,
+    *,
+    sock: socket.socket | None = None,
+    **adjust: Any,
 ) -> Any:
     """A waitress server for the app at /slack/events (``.run()`` serves, ``.close()`` stops;
-    ``.effective_port`` is the port it bound). ``adjust``: more waitress settings, over
-    ``WAITRESS``."""
+    ``.effective_port`` is the port it bound). ``sock``: a socket already listening (one
+    that ``advisor serve --workers`` shares between its workers), used instead of binding
+    ``host:port``. ``adjust``: more waitress settings, over ``WAITRESS``."""
     edge = SlackEdge(BoltHandler(slack.app, path=EVENTS_PATH), slack.signing_secret)
-    settings = {**WAITRESS, **adjust}
-    return create_server(edge, host=host, port=port, threads=threads, ident="advisor", **settings)
+    settings: dict[str, Any] = {**WAITRESS, **adjust}
+    if sock is not None:
+        settings["sockets"] = [sock]
+    else:
+        settings.update(host=host, port=port)
+    return create_server(edge, threads=threads, ident="advisor", **settings)

@@ -83,6 +83,8 @@ class Engine(Protocol):
 
     def pending(self, interview_id: str) -> Question | None: ...
 
+    def recover(self, interview_id: str) -> list[Any]: ...
+
     def exists(self, interview_id: str) -> bool: ...
 
 
@@ -211,7 +213,12 @@ class Steps:
             fault("before_answer")
             working = self._working(where, item.kind)
             stale = self._not_for_pending(item, where, pending)
-            if item.kind == "reply" and item.payload.get("files"):
+            # A retried reply whose first try saved the answer and died before the engine
+            # applied it: take the saved answer rather than saving the reply a second time.
+            taken = self._taken(item, where, pending, stale)
+            if taken is not None:
+                plan = taken
+            elif item.kind == "reply" and item.payload.get("files"):
                 plan = self._with_files(item, where, pending, stale=stale)
             else:
                 plan = stale or self._run(item, where, pending)
@@ -316,6 +323,23 @@ class Steps:
         plan.items[:0] = first
         return plan
 
+    def _taken(
+        self, item: InboxItem, where: Where, pending: Question | None, stale: Plan | None
+    ) -> Plan | None:
+        if item.started_key is None or item.kind != "reply" or stale is not None:
+            return None
+        if item.payload.get("files") or pending is None:
+            return None
+        # recover() opens with "Picking up your last answer…": in Slack the reply is right
+        # there in the thread, so only what follows is posted
+        turns = self.engine.recover(item.interview_id)[1:]
+        if not turns:
+            return None
+        text = str(item.payload.get("text") or "")
+        plan = self._reply_plan(item.interview_id, where, pending, turns, text)
+        self._note_answer(item.interview_id, where, item.payload)
+        return plan
+
     def _reply(self, iid: str, where: Where, text: str, before: Question | None) -> Plan:
         if before is None and not self.engine.exists(iid):
             return Plan()
@@ -324,6 +348,11 @@ class Steps:
         turns = self.engine.reply(
             iid, text, by=self.names(where.user), author_id=where.user, pending=before
         )
+        return self._reply_plan(iid, where, before, turns, text)
+
+    def _reply_plan(
+        self, iid: str, where: Where, before: Question | None, turns: list[Any], text: str
+    ) -> Plan:
         live = planning.live_question(self.tables.thread(iid))
         retire, forget = planning.retire_typed(where, before, planning.asked(turns), live, text)
         plan = planning.of_turns(where, turns)

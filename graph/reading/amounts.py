@@ -148,7 +148,7 @@ def _settle(
         if clause.hedged:
             reading.doubts.append(HEDGE)
             reading.doubtful.add(name)
-        if n.vague:
+        if n.vague or n.high is not None:  # "a few hundred", "70-80%": shown to confirm
             reading.doubts.append(VAGUE)
             reading.doubtful.add(name)
     return values
@@ -479,8 +479,30 @@ _NOT_LIVE = re.compile(r"\bnot (?:live|launched|in production)\b|\bpre-?launch\b
 _TOKEN_TOPIC = re.compile(r"\btokens?\b")
 
 
+# "15 questions per shift, 3 shifts a day": a count per unit, times units per period.
+_PER_UNIT = re.compile(
+    r"(?P<n>~?\d[\d.,']*\s?k?)\s+(?P<what>(?:[a-z]+\s+){0,2}?)(?:per|a|each|every)\s+"
+    r"(?P<unit>shift|weekend|batch|run|session|class|wave|cycle|round|event|tournament)\b"
+    r"[^.;\d]{0,40}?(?P<m>\d+)\s+(?P=unit)s?\s+(?:a|per|each|every)\s+"
+    r"(?P<per>day|week|month|year)\b"
+)
+
+
+def _per_unit(text: str) -> str:
+    """The count per period a per-unit rate and the units per period make."""
+
+    def times(m: re.Match[str]) -> str:
+        found = numbers(m.group("n"))
+        if not found:
+            return m.group(0)
+        total = found[0].value * int(m.group("m"))
+        return f"{total:g} {m.group('what')}per {m.group('per')}"
+
+    return _PER_UNIT.sub(times, text)
+
+
 def read_usage(question: QuestionSpec, said: Said) -> Parsed:
-    text = spell_out(said.text)
+    text = _per_unit(spell_out(said.text))
     reply = Reply.of(text)
     nums = [n for n in _numbers(text, reply) if not n.pct and not n.money]
     unsure: list[str] = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -34,6 +34,8 @@ class Command(BaseModel):
     field: str | None = None
     value: str | None = None
     text: str
+    # "whats an eval set? so no": the answer typed after a question to the advisor
+    rest: str = ""
 
 
 def _alts(text: str) -> frozenset[str]:
@@ -141,7 +143,8 @@ def parse_command(text: str) -> Command | None:
         if change is not None:
             return change
         if _is_question(clean):
-            return Command(kind="ask", text=clean)
+            asked, rest = _question_then_answer(clean)
+            return Command(kind="ask", text=asked, rest=rest)
         return None
     except Exception:
         log.exception("command parser failed")
@@ -174,6 +177,23 @@ def _original(clean: str, lowered: str) -> str:
     return clean[at : at + len(lowered)] if at >= 0 else lowered
 
 
+_AFTER_QUESTION = re.compile(
+    r"^(?:(?:so|then|anyway|anyways|ok|okay|but|and|well|in that case)\b[,.]?\s*)+"
+)
+
+
+def _question_then_answer(clean: str) -> tuple[str, str]:
+    """A question to the advisor and the answer typed after it ("whats an eval set? so no"):
+    the question, and the answer ("" when nothing but the question was typed)."""
+    at = clean.find("?")
+    if at < 0:
+        return clean, ""
+    rest = _AFTER_QUESTION.sub("", clean[at + 1 :].strip(" ,.;-")).strip()
+    if not re.search(r"[A-Za-z0-9]", rest) or _is_question(rest):
+        return clean, ""
+    return clean[: at + 1], rest
+
+
 def _is_question(clean: str) -> bool:
     """A question addressed to the advisor ('why do you ask?', 'what is RAG?'), not an
     unsure answer ('not sure?', '82%?', 'yes?')."""
@@ -183,6 +203,22 @@ def _is_question(clean: str) -> bool:
     if s.endswith("?") and _Q_START.match(s):
         return True
     return bool(_STRONG_Q.match(s))
+
+
+_FIRST = re.compile(r"(?:the )?(?:first|former|1st)(?: one| reading)?")
+_SECOND = re.compile(r"(?:the )?(?:second|latter|2nd)(?: one| reading)?")
+
+
+def pick_reading(text: str, readings: dict[str, list[Any]]) -> dict[str, Any] | None:
+    """After a clash, 'the first' picks the offline reading and 'the second' the LLM's."""
+    if not readings:
+        return None
+    said = re.sub(r"[^a-z0-9 ]+", " ", text.lower())
+    said = " ".join(w for w in said.split() if w not in ("i", "meant", "mean", "please"))
+    for pattern, index in ((_FIRST, 0), (_SECOND, 1)):
+        if pattern.fullmatch(said):
+            return {name: pair[index] for name, pair in readings.items()}
+    return None
 
 
 # --- field names -----------------------------------------------------------------------------
@@ -260,4 +296,5 @@ __all__ = [
     "field_from_name",
     "is_skip",
     "parse_command",
+    "pick_reading",
 ]

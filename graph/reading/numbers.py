@@ -135,6 +135,7 @@ _SCALE = {
 }  # fmt: skip
 _DIGITS = (
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?"  # 1,500 / 1,500.5
+    r"|\d{1,3}(?:['’]\d{3})+(?![\d'’])"  # 3'500 (Swiss thousands)
     r"|[1-9]\d{0,2}(?:\.\d{3})+(?![.,]?\d)"  # 8.000 / 60.000 (thousands dots)
     r"|\d+,\d{1,2}(?![\d])"  # 91,5 (a decimal comma)
     r"|\d+\.\d+|\.\d+|\d+)"
@@ -196,6 +197,8 @@ def _parse_digits(raw: str) -> tuple[float, int]:
     """The value and number of decimals of one digit group in any of the shapes above."""
     if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", raw):
         raw = raw.replace(",", "")
+    elif re.fullmatch(r"\d{1,3}(?:['’]\d{3})+", raw):
+        raw = raw.replace("'", "").replace("’", "")
     elif re.fullmatch(r"[1-9]\d{0,2}(?:\.\d{3})+", raw):
         raw = raw.replace(".", "")
     elif re.fullmatch(r"\d+,\d{1,2}", raw):

@@ -100,7 +100,7 @@ classification: classif\w* | categori[sz]\w* | categor(?:y|ies) | label(?:s|ing|
     | bucket\w* | intent\w* | sentiment | spam | moderat\w* | flag(?:s|ging)? | prioriti[sz]\w*
     | decid\w* (?:if|whether) | yes or no | simple or
     | which (?:queue|category|class|team|bucket|department|code)
-    | assign\w* (?:\w+ ){0,2}(?:codes?|labels?|categor\w*|class\w*|tags?) | (?:reason )?codes? to
+    | assign\w* (?:\w+ ){0,3}(?:codes?|labels?|categor\w*|class\w*|tags?) | (?:reason )?codes? to
     | one of <w>{1,3}(?:queues|categories|classes|labels|buckets|tags|codes|groups) | detect\w*
     | queues?
     | (?:<putting>) <w>{0,4}(?:in|into|to|under) one of
@@ -112,6 +112,7 @@ extraction: extract\w* | pull\w* <w>{0,5}out | pull(?:s|ing)? out | take(?:s)? <
     | fills? (?:in )?(?:a |the )?(?:json|template|forms?|fields?|schema)
     | (?:<taking>)\w* <w>{0,3}(?:<fieldish>) <w>{0,6}(?:from|off|out of)
     | (?:grab|fish|dig|mine|lift|harvest|yank|pick|spot|find)\w* <w>{0,5}out of
+    | (?:<taking>)\w* <w>{0,4}(?:entries|records|items|rows|fields|data|details|values) into
     | (?:populat|fill)\w* <w>{0,4}(?:<fieldish>|crm|database|spreadsheet|sheet|form) <w>{0,2}from
 transformation: transform\w* | conver(?:t|ts|ting|sion) | reformat\w* | translat\w*
     | normali[sz]\w* | rewrit\w* <w>{0,3}(?:into|as) | map(?:s|ping)? <w>{0,3}to
@@ -130,6 +131,9 @@ question_answering: question answering | q ?& ?a | qa | faqs? | help ?desk
     | answers? (?:from|about|based on)
     | ask(?:s)? (?:it|the bot|the model) <w>{0,2}(?:things|questions|about)
     | look(?:s|ing)? up answers | support (?:questions|bot)
+    | (?:ask|asks|asking|type|types|typing|send|sends|post|posts|submit|submits) <w>{0,3}questions?
+    | (?:it|the bot|the assistant|the model|bot) (?:would |should |then |just )?answers?
+    | (?:get|gets|receive|receives) <w>{0,2}answers? (?:with|from|back)
 conversation: conversation\w* | chat(?:s|bot|bots|ting)? | chat ?bot | dialog(?:ue)?s?
     | talk\w* (?:to|with) | multi[- ]turn | back[- ]and[- ]forth | open[- ]ended | companion
     | tutor\w* | coach\w* | role[- ]?play\w* | live chat
@@ -351,7 +355,7 @@ yes: clean(?:ed)? | consistent | reviewed | verified | de-?dup(?:licat)?ed | ded
     | disagreements (?:were |are )?resolved | resolved by
     | (?:double|dual|two|2)[- ](?:annotat\w*|coded|keyed|rated)
     | (?:annotated|checked|reviewed|coded) twice
-    | four[- ]eyes | qa[- ]?(?:sampled|checked|reviewed|approved) | spot[- ]checked
+    | four[- ]eyes | qa[- ]?(?:sampled|checked|reviewed|approved|'d|ed) | spot[- ]checked
     | (?:high|strong|good) (?:inter-?annotator |inter-?rater )?agreement
     | kappa (?:of |is |=|around |~|at )?0?[.,][7-9]\d*
 no: messy | noisy | dirty | inconsistent | (?:low|poor|bad|mixed|varying)[- ]quality | unreviewed
