@@ -10,12 +10,15 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import IO, Any
 
+import pytest
 from teams import ROUTER
 
 from graph.pg_store import PgStore
+from graph.session_lock import SessionLock, SessionLost, SessionOpen
 
 ROOT = Path(__file__).resolve().parents[1]
 USE_CASE = "Route support tickets to one of 12 queues"
@@ -163,3 +166,26 @@ def test_serve_refuses_postgresql_in_one_line_and_a_bad_url_is_one_line(
     assert chat.returncode == 1
     lines = chat.stderr.strip().splitlines()
     assert len(lines) == 1 and "no_such_db" in lines[0] and "hunter2" not in chat.stderr
+
+
+def test_one_terminal_session_per_interview_across_postgresql_stores(pg_url: str) -> None:
+    one, two = PgStore.connect(pg_url), PgStore.connect(pg_url)  # two processes' stores
+    try:
+        stopped = SessionLock(one, "cli:x", beat=3600)  # stopped: it never beats
+        stopped.acquire()
+        with pytest.raises(SessionOpen) as refused:
+            SessionLock(two, "cli:x").acquire()
+        assert refused.value.holder.pid == os.getpid()
+        time.sleep(0.05)
+        fresh = SessionLock(two, "cli:x", stale=0.01)  # its lease is over: taken over
+        fresh.acquire()
+        with pytest.raises(SessionLost):
+            stopped.check()  # the stopped session wakes up and must not reply
+        stopped.release()  # lets go of nothing: the claim is no longer its own
+        claim = one.session_claim("cli:x")
+        assert claim is not None and claim.holder == fresh.holder
+        fresh.release()
+        assert one.session_claim("cli:x") is None
+    finally:
+        one.close()
+        two.close()
