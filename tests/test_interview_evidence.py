@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from evidence_files import eval_rows, training_rows, write_csv, write_jsonl
 from rendered import body, stored_markdown, view
 from teams import ROUTER
@@ -52,9 +53,20 @@ def _to_memo(service: Interviews, iid: str, turns: list[Turn]) -> tuple[MemoRead
     raise AssertionError(asked)
 
 
-def test_shared_files_fill_the_profile_and_their_questions_are_skipped(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The engine's database: the SQLite file, or PostgreSQL (ADVISOR_DATABASE_URL)."""
+    if request.param == "postgres":
+        monkeypatch.setenv("ADVISOR_DATABASE_URL", request.getfixturevalue("pg_url"))
+    return str(request.param)
+
+
+def test_shared_files_fill_the_profile_and_their_questions_are_skipped(
+    tmp_path: Path, engine_db: str
+) -> None:
     eval_file, train = _files(tmp_path)
     service = Interviews()
+    assert type(service.store).__name__ == {"sqlite": "Store", "postgres": "PgStore"}[engine_db]
     service.start("e:1", use_case="Route support tickets to 12 queues", by="dana")
     turns = service.add_evidence("e:1", measure_path(eval_file), by="ana")
     assert "Measured from eval.csv: 400 items, 82.0 % exact match" in _said(turns)
@@ -87,6 +99,7 @@ def test_shared_files_fill_the_profile_and_their_questions_are_skipped(tmp_path:
     plan = _section(markdown, "Validation plan")
     assert "Check the weakest labels first, measured in `eval.csv`: 'billing' F1 0.6" in plan
     assert len(view(body(markdown)).words()) <= 900
+    service.close()
 
 
 def test_a_clean_training_file_settles_the_examples_question(tmp_path: Path) -> None:
