@@ -1,7 +1,8 @@
 """The interview: a LangGraph state machine, and the service every front end calls.
 
-One LangGraph thread per interview (thread id = interview id), checkpointed in SQLite, so a
-process killed mid-interview resumes at the same question. The graph has an intake node,
+One LangGraph thread per interview (thread id = interview id), checkpointed in SQLite (or,
+with ``ADVISOR_DATABASE_URL``, LangGraph's PostgresSaver), so a process killed mid-interview
+resumes at the same question. The graph has an intake node,
 one node per catalog question (each with exactly one ``interrupt()`` and nothing with side
 effects before it, because a resumed node runs again from its top), an assess node, a
 write_memo node and a review node that waits for revisions after the memo. What a reply

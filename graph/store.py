@@ -1,6 +1,7 @@
 """The app's own tables (interviews, answers, memos, events, usage) through sqlite-utils.
 
-They live in the same database file as the LangGraph checkpoints (knowledge.db). The
+They live in the same database file as the LangGraph checkpoints (knowledge.db); with
+``ADVISOR_DATABASE_URL`` set, :func:`open_store` gives graph/pg_store.py's PostgreSQL twin. The
 checkpoints hold where an interview is; these tables hold what people said and what was
 decided, in a shape that ``advisor memo list`` and the front ends can query directly. A front
 end may keep tables of its own in the same file and transactions (``write``, ``read``): the
