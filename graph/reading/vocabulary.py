@@ -71,6 +71,8 @@ CLASSES: dict[str, str] = {
     "isnt": r"aren't|isn't|wasn't|weren't|are not|is not|was not|were not|not|never|"
     r"don't appear|doesn't appear|didn't appear|never appear(?:s|ed)?",
     "putting": "puts?|putting|sorts?|files?|filing|drops?|places?|assigns?|routes?|maps?",
+    "system": "erp|crm|system|database|db|sheet|spreadsheet|form|template|ats|tms|wms|sap|"
+    "salesforce|hubspot|ledger|tracker|table",
     "taking": "pull|grab|get|take|lift|read|copy|fish|capture|collect|find|pick|dig|mine|"
     "harvest|yank",
     "fieldish": r"fields?|values?|data|details|dates|amounts|totals|numbers|names|addresses|"
@@ -113,6 +115,7 @@ extraction: extract\w* | pull\w* <w>{0,5}out | pull(?:s|ing)? out | take(?:s)? <
     | (?:<taking>)\w* <w>{0,3}(?:<fieldish>) <w>{0,6}(?:from|off|out of)
     | (?:grab|fish|dig|mine|lift|harvest|yank|pick|spot|find)\w* <w>{0,5}out of
     | (?:<taking>)\w* <w>{0,4}(?:entries|records|items|rows|fields|data|details|values) into
+    | (?:get|put|enter|key|type|load|push|move)\w* <w>{0,8}into (?:our |the |a )?(?:<system>)
     | (?:populat|fill)\w* <w>{0,4}(?:<fieldish>|crm|database|spreadsheet|sheet|form) <w>{0,2}from
 transformation: transform\w* | conver(?:t|ts|ting|sion) | reformat\w* | translat\w*
     | normali[sz]\w* | rewrit\w* <w>{0,3}(?:into|as) | map(?:s|ping)? <w>{0,3}to
